@@ -1,0 +1,104 @@
+"""Settings from the environment (and `attune up` flags), one frozen object passed around.
+
+    ATTUNE_NATS_URL / ATTUNE_DATABASE_URL   external servers; unset = embedded (attune up)
+    ATTUNE_DATA_DIR                         data directory of the embedded default
+    ATTUNE_API_HOST / ATTUNE_API_PORT       HTTP API (default 127.0.0.1:8080)
+    ATTUNE_NOTIFIER_PORT                    WebSocket notifier (default 8081)
+    ATTUNE_JWT_SECRET                       HS256 secret (>= 32 chars); embedded: generated, kept
+    ATTUNE_ENCRYPTION_KEY                   AES-256-GCM key material (>= 32 chars); same
+    ATTUNE_ADMIN_PASSWORD                   admin password on first start; else generated
+    ATTUNE_API_URL                          URL actions and the CLI use to reach the API
+    ATTUNE_WORKER_CONCURRENCY               actions run at once per worker process (default 16)
+    ATTUNE_LOG_LEVEL / ATTUNE_LOG_FORMAT    info|debug|warning, json|console
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import platformdirs
+
+from attune.errors import BadRequestError
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("attune", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    nats_url: str | None = None
+    database_url: str | None = None
+    data_dir: Path = field(default_factory=default_data_dir)
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+    notifier_port: int = 8081
+    nats_port: int = 4222
+    postgres_port: int = 5432
+    jwt_secret: str = ""
+    encryption_key: str = ""
+    admin_password: str | None = None
+    api_url: str | None = None
+    worker_concurrency: int = 16
+    worker_name: str | None = None
+    access_token_ttl: int = 3600
+    refresh_token_ttl: int = 7 * 24 * 3600
+    default_timeout_seconds: int = 600
+    max_body_bytes: int = 1024 * 1024
+    log_level: str = "info"
+    log_format: str = "json"
+    nats_sync_interval: str = "1s"
+
+    @property
+    def embedded(self) -> bool:
+        return self.nats_url is None and self.database_url is None
+
+    @property
+    def public_api_url(self) -> str:
+        host = "127.0.0.1" if self.api_host in ("0.0.0.0", "::") else self.api_host  # noqa: S104
+        return self.api_url or f"http://{host}:{self.api_port}"
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def check_secrets(self) -> None:
+        if len(self.jwt_secret) < 32:
+            raise BadRequestError("ATTUNE_JWT_SECRET must be at least 32 characters")
+        if len(self.encryption_key) < 32:
+            raise BadRequestError("ATTUNE_ENCRYPTION_KEY must be at least 32 characters")
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise BadRequestError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def from_env() -> Settings:
+    env = os.environ.get
+    data_dir = env("ATTUNE_DATA_DIR")
+    return Settings(
+        nats_url=env("ATTUNE_NATS_URL") or None,
+        database_url=env("ATTUNE_DATABASE_URL") or None,
+        data_dir=Path(data_dir) if data_dir else default_data_dir(),
+        api_host=env("ATTUNE_API_HOST", "127.0.0.1"),
+        api_port=_int("ATTUNE_API_PORT", 8080),
+        notifier_port=_int("ATTUNE_NOTIFIER_PORT", 8081),
+        nats_port=_int("ATTUNE_NATS_PORT", 4222),
+        postgres_port=_int("ATTUNE_POSTGRES_PORT", 5432),
+        jwt_secret=env("ATTUNE_JWT_SECRET", ""),
+        encryption_key=env("ATTUNE_ENCRYPTION_KEY", ""),
+        admin_password=env("ATTUNE_ADMIN_PASSWORD") or None,
+        api_url=env("ATTUNE_API_URL") or None,
+        worker_concurrency=_int("ATTUNE_WORKER_CONCURRENCY", 16),
+        worker_name=env("ATTUNE_WORKER_NAME") or None,
+        log_level=env("ATTUNE_LOG_LEVEL", "info"),
+        log_format=env("ATTUNE_LOG_FORMAT", "json"),
+        nats_sync_interval=env("ATTUNE_NATS_SYNC_INTERVAL", "1s"),
+    )

@@ -1,0 +1,224 @@
+"""The execution aggregate: its events, its state and the pure state machine.
+
+    requested -> scheduled -> running -> completed | failed | abandoned
+
+`decide(state, command, now)` returns the events a command produces or raises
+`InvalidTransitionError`; `evolve(state, event)` folds one event into state.
+Later statuses (canceling, cancelled, timeout, abandoned) are already part of
+the status set so read models and clients know them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal, assert_never
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from attune.domain.events import Event, register
+from attune.domain.pack import ActionDef
+from attune.errors import InvalidTransitionError
+
+
+class Status(StrEnum):
+    REQUESTED = "requested"
+    SCHEDULING = "scheduling"
+    SCHEDULED = "scheduled"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELING = "canceling"
+    CANCELLED = "cancelled"
+    TIMEOUT = "timeout"
+    ABANDONED = "abandoned"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL
+
+
+TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED, Status.TIMEOUT,
+                      Status.ABANDONED})
+
+DEFAULT_TIMEOUT_SECONDS = 600
+
+
+# -- events ---------------------------------------------------------------------------------
+
+@register
+class ExecutionRequested(Event):
+    """Somebody (or something) asked for an action to run.
+
+    Carries a snapshot of the action as it was, so a later pack change never
+    alters an execution already requested. Secret parameter values are sealed
+    (`{"$sealed": ...}`) before this event is built.
+    """
+
+    type: Literal["execution.requested"] = "execution.requested"
+    action: ActionDef
+    pack_path: str
+    parameters: dict[str, Any]
+    env_vars: dict[str, str] = Field(default_factory=dict)
+    timeout_seconds: int
+    requested_by: int | None = None
+    parent: int | None = None
+    enforcement: int | None = None
+
+
+@register
+class ExecutionScheduled(Event):
+    type: Literal["execution.scheduled"] = "execution.scheduled"
+    #: The work queue subject the execution was handed to.
+    queue: str
+
+
+@register
+class ExecutionStarted(Event):
+    type: Literal["execution.started"] = "execution.started"
+    worker: str
+
+
+class Outcome(BaseModel):
+    """What a run produced. `data` is the parsed output for json/yaml/jsonl actions."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    exit_code: int | None
+    stdout: str = ""
+    stderr: str = ""
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+    duration_ms: int = 0
+    data: Any = None
+    error: str | None = None
+
+
+@register
+class ExecutionCompleted(Event):
+    type: Literal["execution.completed"] = "execution.completed"
+    outcome: Outcome
+
+
+@register
+class ExecutionFailed(Event):
+    type: Literal["execution.failed"] = "execution.failed"
+    outcome: Outcome
+
+
+@register
+class ExecutionAbandoned(Event):
+    """The worker running it was lost; its outcome is unknown."""
+
+    type: Literal["execution.abandoned"] = "execution.abandoned"
+    reason: str
+
+
+ExecutionEvent = (ExecutionRequested | ExecutionScheduled | ExecutionStarted
+                  | ExecutionCompleted | ExecutionFailed | ExecutionAbandoned)
+
+
+# -- commands -------------------------------------------------------------------------------
+
+class _Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Schedule(_Command):
+    type: Literal["schedule"] = "schedule"
+    queue: str
+
+
+class Start(_Command):
+    type: Literal["start"] = "start"
+    worker: str
+
+
+class Finish(_Command):
+    type: Literal["finish"] = "finish"
+    outcome: Outcome
+
+
+class Abandon(_Command):
+    type: Literal["abandon"] = "abandon"
+    reason: str
+
+
+ExecutionCommand = Schedule | Start | Finish | Abandon
+
+
+# -- state ----------------------------------------------------------------------------------
+
+class ExecutionState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    status: Status
+    action_ref: str
+    worker: str | None = None
+
+
+def evolve(state: ExecutionState | None, event: ExecutionEvent, *, id: int) -> ExecutionState:
+    """Fold one event into the state. `id` is the aggregate id (its creation sequence)."""
+    match event:
+        case ExecutionRequested():
+            return ExecutionState(id=id, status=Status.REQUESTED, action_ref=event.action.ref)
+        case ExecutionScheduled():
+            return _require(state).model_copy(update={"status": Status.SCHEDULED})
+        case ExecutionStarted():
+            return _require(state).model_copy(update={"status": Status.RUNNING,
+                                                      "worker": event.worker})
+        case ExecutionCompleted():
+            return _require(state).model_copy(update={"status": Status.COMPLETED})
+        case ExecutionFailed():
+            return _require(state).model_copy(update={"status": Status.FAILED})
+        case ExecutionAbandoned():
+            return _require(state).model_copy(update={"status": Status.ABANDONED})
+        case _:
+            assert_never(event)
+
+
+def decide(state: ExecutionState, command: ExecutionCommand, *, now: datetime
+           ) -> list[ExecutionEvent]:
+    """The events `command` produces from `state`; empty when it is already done
+    (commands are idempotent under redelivery)."""
+    match command:
+        case Schedule():
+            if state.status is Status.REQUESTED:
+                return [ExecutionScheduled(at=now, queue=command.queue)]
+            if state.status is Status.SCHEDULED or state.status.terminal:
+                return []
+        case Start():
+            if state.status is Status.SCHEDULED:
+                return [ExecutionStarted(at=now, worker=command.worker)]
+            if state.status.terminal:
+                return []
+        case Finish():
+            if state.status in (Status.RUNNING, Status.SCHEDULED):
+                if command.outcome.exit_code == 0 and command.outcome.error is None:
+                    return [ExecutionCompleted(at=now, outcome=command.outcome)]
+                return [ExecutionFailed(at=now, outcome=command.outcome)]
+            if state.status.terminal:
+                return []
+        case Abandon():
+            if state.status in (Status.RUNNING, Status.SCHEDULED):
+                return [ExecutionAbandoned(at=now, reason=command.reason)]
+            if state.status.terminal:
+                return []
+        case _:
+            assert_never(command)
+    raise InvalidTransitionError(
+        f"execution {state.id} is {state.status.value}; cannot {command.type}")
+
+
+def _require(state: ExecutionState | None) -> ExecutionState:
+    if state is None:
+        raise InvalidTransitionError("execution history does not start with execution.requested")
+    return state
+
+
+def replay(id: int, events: list[ExecutionEvent]) -> ExecutionState:
+    state: ExecutionState | None = None
+    for event in events:
+        state = evolve(state, event, id=id)
+    return _require(state)

@@ -1,0 +1,108 @@
+"""Durable pull consumers that ack after the effect is committed (invariant 4).
+
+The handler runs once per message; the runner acks when it returns, naks with a
+delay when it raises (redelivery, bounded by the consumer's max_deliver), and
+keeps long handlers alive with in-progress acks. Up to `concurrency` messages
+are handled at once. Fetch errors (NATS restarting) back off and retry forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js.errors import FetchTimeoutError
+
+import attune.log as log
+
+Handler = Callable[[Msg], Awaitable[None]]
+_log = log.get("consumer")
+
+
+class DurableConsumer:
+    def __init__(self, nc: Client, *, stream: str, durable: str, handler: Handler,
+                 concurrency: int = 64, fetch_timeout: float = 1.0,
+                 progress_every: float = 15.0, nak_delay: float = 1.0) -> None:
+        self.nc = nc
+        self.stream = stream
+        self.durable = durable
+        self.handler = handler
+        self.concurrency = concurrency
+        self.fetch_timeout = fetch_timeout
+        self.progress_every = progress_every
+        self.nak_delay = nak_delay
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = 0.2
+        sub = None
+        try:
+            while not stop.is_set():
+                try:
+                    if sub is None:
+                        sub = await self.nc.jetstream().pull_subscribe_bind(
+                            self.durable, stream=self.stream)
+                    free = self._free_slots()
+                    if free == 0:
+                        await self._wait_for_slot(stop)
+                        continue
+                    msgs = await sub.fetch(free, timeout=self.fetch_timeout)
+                    backoff = 0.2
+                except (FetchTimeoutError, asyncio.TimeoutError):
+                    continue
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    _log.warning("consumer.fetch_failed", durable=self.durable, error=repr(exc))
+                    sub = None
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(stop.wait(), backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                for msg in msgs:
+                    task = asyncio.create_task(self._handle(msg))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+        finally:
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+            if sub is not None:
+                with contextlib.suppress(Exception):
+                    await sub.unsubscribe()
+
+    def _free_slots(self) -> int:
+        return self.concurrency - len(self._tasks)
+
+    async def _wait_for_slot(self, stop: asyncio.Event) -> None:
+        if self._tasks:
+            await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED, timeout=1.0)
+        elif not stop.is_set():
+            await asyncio.sleep(0.01)
+
+    async def _handle(self, msg: Msg) -> None:
+        keepalive = asyncio.create_task(self._keep_alive(msg))
+        try:
+            await self.handler(msg)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await msg.nak()
+            raise
+        except Exception as exc:
+            _log.error("consumer.handler_failed", durable=self.durable, subject=msg.subject,
+                       error=repr(exc), exc_info=exc)
+            with contextlib.suppress(Exception):
+                await msg.nak(delay=self.nak_delay)
+        else:
+            with contextlib.suppress(Exception):
+                await msg.ack()
+        finally:
+            keepalive.cancel()
+
+    async def _keep_alive(self, msg: Msg) -> None:
+        while True:
+            await asyncio.sleep(self.progress_every)
+            with contextlib.suppress(Exception):
+                await msg.in_progress()

@@ -1,0 +1,105 @@
+"""Append and read aggregate events on JetStream (DESIGN invariant 3).
+
+The version of an aggregate is the stream sequence of its last event on
+`attune.<aggregate>.<key>.>`; an append states the version it decided on and
+JetStream rejects it (err 10071) when another append got there first.
+"""
+
+from __future__ import annotations
+
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import Header
+from nats.js.errors import APIError, NotFoundError
+
+from attune.domain.events import Event
+from attune.errors import ConcurrencyError, NotFoundError as AttuneNotFound
+from attune.eventstore import subjects
+from attune.eventstore.envelope import Envelope, Meta, decode_message, encode
+
+EVENTS_STREAM = "ATTUNE_EVENTS"
+WRONG_LAST_SEQUENCE = 10071
+EXPECTED_SUBJECT = "Nats-Expected-Last-Subject-Sequence-Subject"
+
+
+class EventStore:
+    def __init__(self, nc: Client, *, stream: str = EVENTS_STREAM) -> None:
+        self.nc = nc
+        self.js: JetStreamContext = nc.jetstream()
+        self.stream = stream
+
+    async def create(self, event: Event, *, msg_id: str, meta: Meta) -> int:
+        """Append the first event of an aggregate whose id is this append's sequence.
+        A repeated `msg_id` (within the duplicate window) returns the original id."""
+        data, headers = encode(event, msg_id=msg_id, meta=meta)
+        ack = await self.js.publish(subjects.creation_subject(event.aggregate, event.name),
+                                    data, headers=headers, stream=self.stream)
+        return int(ack.seq)
+
+    async def append(self, key: str | int, event: Event, *, expected_version: int | None,
+                     msg_id: str, meta: Meta) -> int:
+        """Append `event` to aggregate `key`; returns its stream sequence.
+
+        `expected_version` is the aggregate's version the decision was based on
+        (0 = no events yet on its subject); None appends unconditionally.
+        """
+        data, headers = encode(event, msg_id=msg_id, meta=meta)
+        if expected_version is not None:
+            headers[Header.EXPECTED_LAST_SUBJECT_SEQUENCE] = str(expected_version)
+            headers[EXPECTED_SUBJECT] = subjects.aggregate_filter(event.aggregate, key)
+        subject = subjects.aggregate_subject(event.aggregate, key, event.name)
+        try:
+            ack = await self.js.publish(subject, data, headers=headers, stream=self.stream)
+        except APIError as exc:
+            if exc.err_code == WRONG_LAST_SEQUENCE:
+                raise ConcurrencyError(
+                    f"{event.aggregate} {key} changed since version {expected_version}"
+                ) from exc
+            raise
+        return int(ack.seq)
+
+    async def load(self, aggregate: str, key: str | int, *, created_at: int | None = None
+                   ) -> tuple[list[Envelope], int]:
+        """All events of one aggregate in order, and its version.
+
+        For aggregates keyed by their creation sequence pass `created_at=id`: the
+        creation event is read at that sequence and must be of this aggregate.
+        """
+        events: list[Envelope] = []
+        start = 1
+        if created_at is not None:
+            first = await self._get(created_at)
+            if first is None or first.subject.split(".")[1:3] != [aggregate, subjects.NEW]:
+                raise AttuneNotFound(f"{aggregate} {key} not found")
+            events.append(first)
+            start = created_at + 1
+        version = 0
+        filter_subject = subjects.aggregate_filter(aggregate, key)
+        while True:
+            env = await self._get(start, filter_subject)
+            if env is None:
+                break
+            events.append(env)
+            version = env.seq
+            start = env.seq + 1
+        return events, version
+
+    async def last_sequence(self) -> int:
+        info = await self.js.stream_info(self.stream)
+        return int(info.state.last_seq)
+
+    async def read(self, seq: int) -> Envelope | None:
+        return await self._get(seq)
+
+    async def _get(self, seq: int, subject: str | None = None) -> Envelope | None:
+        try:
+            if subject is None:
+                raw = await self.js.get_msg(self.stream, seq=seq, direct=True)
+            else:
+                raw = await self.js.get_msg(self.stream, seq=seq, subject=subject,
+                                            direct=True, next=True)
+        except NotFoundError:
+            return None
+        if raw.data is None or raw.subject is None or raw.seq is None:
+            return None
+        return decode_message(raw.seq, raw.subject, raw.data, raw.headers)

@@ -1,0 +1,1 @@
+"""The executor: schedules requested executions onto work queues."""

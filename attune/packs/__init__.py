@@ -1,0 +1,1 @@
+"""Reading pack directories (pack.yaml, actions/*.yaml) into domain definitions."""

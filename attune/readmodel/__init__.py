@@ -1,0 +1,1 @@
+"""PostgreSQL adapter: read-model schema, projectors and queries."""

@@ -1,0 +1,74 @@
+"""Connection pool and the versioned read-model schema from `projections/*.sql`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import orjson
+
+import attune.log as log
+from attune.errors import UnavailableError
+from attune.paths import projections_dir
+
+_log = log.get("db")
+
+Pool = asyncpg.Pool
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for kind in ("json", "jsonb"):
+        await conn.set_type_codec(kind, schema="pg_catalog", encoder=_dumps, decoder=orjson.loads)
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> Pool:
+    try:
+        pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size,
+                                         init=_init_connection, command_timeout=60)
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise UnavailableError(f"cannot connect to PostgreSQL: {exc}") from exc
+    assert pool is not None
+    return pool
+
+
+def migration_files(directory: Path | None = None) -> list[Path]:
+    return sorted((directory or projections_dir()).glob("[0-9][0-9][0-9]_*.sql"))
+
+
+BOOKKEEPING = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version  text PRIMARY KEY,
+    applied  timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS projection_positions (
+    name     text PRIMARY KEY,
+    position bigint NOT NULL DEFAULT 0
+);
+"""
+
+
+async def migrate(conn: asyncpg.Connection, *, schema: str | None = None) -> list[str]:
+    """Apply the read-model SQL files not yet applied (all of them into `schema` when
+    given, for scratch rebuilds). Safe with several processes starting at once."""
+    applied: list[str] = []
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(7311001)")
+        if schema is not None:
+            await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            await conn.execute(f'SET LOCAL search_path TO "{schema}"')
+        await conn.execute(BOOKKEEPING)
+        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        for path in migration_files():
+            if path.stem in done:
+                continue
+            await conn.execute(path.read_text())
+            await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", path.stem)
+            applied.append(path.stem)
+    for version in applied:
+        _log.info("projections.migrated", version=version, schema=schema or "public")
+    return applied

@@ -1,0 +1,125 @@
+"""The projector: folds ATTUNE_EVENTS into the read models (DESIGN invariant 4).
+
+Each batch is applied in one PostgreSQL transaction together with every
+projection's position, so a crash anywhere replays at most an uncommitted batch
+and the effect is exactly once. The position in PostgreSQL *is* the ack: the
+runner reads with an ephemeral consumer from `min(position) + 1`, recreated from
+the database after any error (NATS restart, projector restart, rebuild).
+Several projector replicas are safe: positions are locked per batch and events
+at or below a projection's position are skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+
+import asyncpg
+from nats.aio.client import Client
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import FetchTimeoutError
+
+import attune.log as log
+from attune.eventstore.envelope import Envelope, decode_message
+from attune.eventstore.store import EVENTS_STREAM
+from attune.readmodel.projection import Projection, Statement, group
+
+NOTIFY_CHANNEL = "attune_projections"
+_log = log.get("projector")
+
+
+async def ensure_positions(conn: asyncpg.Connection, projections: Sequence[Projection]) -> None:
+    await conn.executemany(
+        "INSERT INTO projection_positions (name) VALUES ($1) ON CONFLICT DO NOTHING",
+        [(p.name,) for p in projections])
+
+
+async def apply_batch(conn: asyncpg.Connection, projections: Sequence[Projection],
+                      envelopes: Sequence[Envelope], *, notify: bool = True) -> int:
+    """Apply `envelopes` (in stream order) inside one transaction. Returns the new
+    highest position. Events at or below a projection's position are skipped."""
+    if not envelopes:
+        return 0
+    last = envelopes[-1].seq
+    async with conn.transaction():
+        rows = await conn.fetch(
+            "SELECT name, position FROM projection_positions WHERE name = ANY($1::text[]) "
+            "ORDER BY name FOR UPDATE", [p.name for p in projections])
+        positions = {r["name"]: r["position"] for r in rows}
+        statements: list[Statement] = []
+        for env in envelopes:
+            for projection in projections:
+                if env.seq > positions.get(projection.name, 0):
+                    statements.extend(projection.apply(env))
+        for sql, args in group(statements):
+            if len(args) == 1:
+                await conn.execute(sql, *args[0])
+            else:
+                await conn.executemany(sql, args)
+        await conn.execute(
+            "UPDATE projection_positions SET position = $1 "
+            "WHERE name = ANY($2::text[]) AND position < $1", last, list(positions))
+        if notify:
+            await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, str(last))
+    return last
+
+
+class Projector:
+    def __init__(self, nc: Client, pool: asyncpg.Pool, projections: Sequence[Projection], *,
+                 stream: str = EVENTS_STREAM, batch: int = 500) -> None:
+        self.nc = nc
+        self.pool = pool
+        self.projections = list(projections)
+        self.stream = stream
+        self.batch = batch
+        self.position = 0
+
+    async def start_position(self) -> int:
+        async with self.pool.acquire() as conn:
+            await ensure_positions(conn, self.projections)
+            value = await conn.fetchval(
+                "SELECT min(position) FROM projection_positions WHERE name = ANY($1::text[])",
+                [p.name for p in self.projections])
+        return int(value or 0)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = 0.2
+        while not stop.is_set():
+            try:
+                await self._consume(stop)
+                backoff = 0.2
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                _log.warning("projector.restart", error=repr(exc), position=self.position)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(stop.wait(), backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def _consume(self, stop: asyncio.Event) -> None:
+        self.position = await self.start_position()
+        js = self.nc.jetstream()
+        config = ConsumerConfig(
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=self.position + 1,
+            ack_policy=AckPolicy.NONE, inactive_threshold=30.0, max_waiting=1,
+            mem_storage=True)
+        sub = await js.pull_subscribe("attune.>", stream=self.stream, config=config)
+        try:
+            while not stop.is_set():
+                try:
+                    msgs = await sub.fetch(self.batch, timeout=0.5)
+                except (FetchTimeoutError, asyncio.TimeoutError):
+                    continue
+                envelopes = [decode_message(m.metadata.sequence.stream, m.subject, m.data,
+                                            m.headers) for m in msgs]
+                if not envelopes:
+                    continue
+                if envelopes[0].seq <= self.position:
+                    envelopes = [e for e in envelopes if e.seq > self.position]
+                async with self.pool.acquire() as conn:
+                    await apply_batch(conn, self.projections, envelopes)
+                self.position = envelopes[-1].seq if envelopes else self.position
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()

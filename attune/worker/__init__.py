@@ -1,0 +1,1 @@
+"""The worker: runs actions from the work queues and reports their outcome."""

@@ -1,0 +1,82 @@
+"""Taking work off `attune.work.<runtime>` and driving the execution through
+started -> completed | failed. The work message is acked only after the outcome
+is appended; a redelivered message for an execution already running (its worker
+died mid-action) ends it `abandoned`, never runs it twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+
+import orjson
+from nats.aio.msg import Msg
+
+import attune.log as log
+from attune.app import executions
+from attune.app.context import Context
+from attune.domain import execution as ex
+from attune.domain.pack import Runtime
+from attune.eventstore.consumer import DurableConsumer
+from attune.eventstore.envelope import Meta
+from attune.executor.service import WORK_STREAM
+from attune.security.crypto import is_sealed
+from attune.worker import runner
+
+_log = log.get("worker")
+RUNTIMES: tuple[Runtime, ...] = ("shell", "python", "nodejs", "native")
+
+
+class Worker:
+    def __init__(self, ctx: Context, *, runtimes: tuple[Runtime, ...] = RUNTIMES) -> None:
+        self.ctx = ctx
+        self.runtimes = runtimes
+        self.name = ctx.settings.worker_name or f"{socket.gethostname()}-{os.getpid()}"
+
+    async def on_work(self, msg: Msg) -> None:
+        work = orjson.loads(msg.data)
+        execution_id = int(work["execution_id"])
+        with log.bound(execution_id=execution_id):
+            requested = await self.ctx.store.read(execution_id)
+            if requested is None or not isinstance(requested.event, ex.ExecutionRequested):
+                _log.error("work.unknown_execution")
+                return
+            meta = Meta(correlation_id=requested.meta.correlation_id,
+                        causation_id=msg.header.get("Nats-Msg-Id") if msg.header else None,
+                        actor=requested.meta.actor)
+            if msg.metadata.num_delivered == 1:
+                # hot path: the work message states the version the executor left
+                state = ex.ExecutionState(id=execution_id, status=ex.Status.SCHEDULED,
+                                          action_ref=requested.event.action.ref)
+                version = int(work["version"])
+            else:
+                state, version, _ = await executions.load(self.ctx, execution_id)
+            if state.status is ex.Status.RUNNING:
+                await executions.handle(
+                    self.ctx, execution_id,
+                    ex.Abandon(reason=f"worker {state.worker} was lost while running it"),
+                    meta=meta, msg_id=f"execution:{execution_id}:abandoned",
+                    known=(state, version))
+                return
+            state, version = await executions.handle(
+                self.ctx, execution_id, ex.Start(worker=self.name), meta=meta,
+                msg_id=f"execution:{execution_id}:started", known=(state, version))
+            if state.status is not ex.Status.RUNNING or state.worker != self.name:
+                return
+            req = requested.event
+            parameters = {k: (self.ctx.sealer.open(v) if is_sealed(v) else v)
+                          for k, v in req.parameters.items()}
+            outcome = await runner.run(runner.RunRequest(
+                execution_id=execution_id, action=req.action, pack_path=req.pack_path,
+                parameters=parameters, env_vars=req.env_vars,
+                timeout_seconds=req.timeout_seconds, api_url=self.ctx.settings.public_api_url))
+            await executions.handle(
+                self.ctx, execution_id, ex.Finish(outcome=outcome), meta=meta,
+                msg_id=f"execution:{execution_id}:finished", known=(state, version))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        consumers = [
+            DurableConsumer(self.ctx.nc, stream=WORK_STREAM, durable=f"worker-{rt}",
+                            handler=self.on_work, concurrency=self.ctx.settings.worker_concurrency)
+            for rt in self.runtimes]
+        await asyncio.gather(*(c.run(stop) for c in consumers))
