@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 import attune.log as log
 from attune.app import identities, packs
@@ -24,6 +25,7 @@ from attune.paths import packs_dir
 from attune.readmodel import db
 
 SERVICES = ("api", "executor", "worker", "projector")
+Runner = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 _log = log.get("platform")
 
 
@@ -62,11 +64,11 @@ async def seed(ctx: Context, *, admin_password: str | None) -> bool:
 
 
 def service_runners(ctx: Context, names: Sequence[str]
-                    ) -> list[Callable[[asyncio.Event], Awaitable[None]]]:
+                    ) -> list[Runner]:
     unknown = [n for n in names if n not in SERVICES]
     if unknown:
         raise BadRequestError(f"unknown service {unknown[0]!r} (known: {', '.join(SERVICES)})")
-    runners: list[Callable[[asyncio.Event], Awaitable[None]]] = []
+    runners: list[Runner] = []
     if "projector" in names:
         from attune.readmodel.projections import ALL
         from attune.readmodel.projector import Projector
@@ -85,7 +87,7 @@ def service_runners(ctx: Context, names: Sequence[str]
 
 async def run_services(ctx: Context, names: Sequence[str], stop: asyncio.Event) -> None:
     """Run services until `stop` is set; if one fails, stop the others and re-raise."""
-    tasks = [asyncio.create_task(r(stop)) for r in service_runners(ctx, names)]
+    tasks: list[asyncio.Task[None]] = [asyncio.create_task(r(stop)) for r in service_runners(ctx, names)]
     _log.info("services.started", services=list(names))
     try:
         done, _ = await asyncio.wait(

@@ -28,7 +28,7 @@ async def test_echo_runs_end_to_end(ctx) -> None:  # type: ignore[no-untyped-def
         assert row["result"]["stdout"] == "hi there\n"
         assert row["result"]["exit_code"] == 0
         assert row["worker"]
-        state, version, envelopes = await executions.load(ctx, eid)
+        _, version, envelopes = await executions.load(ctx, eid)
         assert [e.event.type for e in envelopes] == [
             "execution.requested", "execution.scheduled", "execution.started",
             "execution.completed"]

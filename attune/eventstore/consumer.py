@@ -51,7 +51,7 @@ class DurableConsumer:
                         continue
                     msgs = await sub.fetch(free, timeout=self.fetch_timeout)
                     backoff = 0.2
-                except (FetchTimeoutError, asyncio.TimeoutError):
+                except (TimeoutError, FetchTimeoutError):
                     continue
                 except asyncio.CancelledError:
                     raise

@@ -64,6 +64,7 @@ async def apply(js: JetStreamContext, decl: Declarations | None = None) -> list[
     decl = decl or load()
     changes: list[str] = []
     for cfg in decl.streams:
+        assert cfg.name is not None
         try:
             info = await js.stream_info(cfg.name)
         except NotFoundError:

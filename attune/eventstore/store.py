@@ -13,7 +13,8 @@ from nats.js.api import Header
 from nats.js.errors import APIError, NotFoundError
 
 from attune.domain.events import Event
-from attune.errors import ConcurrencyError, NotFoundError as AttuneNotFound
+from attune.errors import ConcurrencyError
+from attune.errors import NotFoundError as AttuneNotFound
 from attune.eventstore import subjects
 from attune.eventstore.envelope import Envelope, Meta, decode_message, encode
 

@@ -17,7 +17,7 @@ MAX_YAML_BYTES = 1024 * 1024
 class _NoAliasLoader(yaml.SafeLoader):
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(AliasEvent):
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]
             raise yaml.composer.ComposerError(
                 None, None, "YAML aliases are not allowed in pack files", event.start_mark)
         return super().compose_node(parent, index)

@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 import orjson
+from asyncpg.pool import PoolConnectionProxy
 
 import attune.log as log
 from attune.errors import UnavailableError
@@ -15,6 +16,8 @@ from attune.paths import projections_dir
 _log = log.get("db")
 
 Pool = asyncpg.Pool
+#: A connection of its own or one borrowed from the pool: both work everywhere here.
+Conn = asyncpg.Connection | PoolConnectionProxy
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -52,7 +55,7 @@ CREATE TABLE IF NOT EXISTS projection_positions (
 """
 
 
-async def migrate(conn: asyncpg.Connection, *, schema: str | None = None) -> list[str]:
+async def migrate(conn: Conn, *, schema: str | None = None) -> list[str]:
     """Apply the read-model SQL files not yet applied (all of them into `schema` when
     given, for scratch rebuilds). Safe with several processes starting at once."""
     applied: list[str] = []

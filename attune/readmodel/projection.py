@@ -19,10 +19,15 @@ class Statement(NamedTuple):
 
 
 class Projection(Protocol):
-    #: Row name in `projection_positions`.
-    name: str
-    #: Tables this projection owns (truncated on rebuild, compared by verify).
-    tables: Sequence[str]
+    @property
+    def name(self) -> str:
+        """Row name in `projection_positions`."""
+        ...
+
+    @property
+    def tables(self) -> Sequence[str]:
+        """Tables this projection owns (truncated on rebuild, compared by verify)."""
+        ...
 
     def apply(self, envelope: Envelope) -> list[Statement]:
         """Statements that fold `envelope` into the read model (empty if not relevant)."""

@@ -23,19 +23,20 @@ from nats.js.errors import FetchTimeoutError
 import attune.log as log
 from attune.eventstore.envelope import Envelope, decode_message
 from attune.eventstore.store import EVENTS_STREAM
+from attune.readmodel.db import Conn
 from attune.readmodel.projection import Projection, Statement, group
 
 NOTIFY_CHANNEL = "attune_projections"
 _log = log.get("projector")
 
 
-async def ensure_positions(conn: asyncpg.Connection, projections: Sequence[Projection]) -> None:
+async def ensure_positions(conn: Conn, projections: Sequence[Projection]) -> None:
     await conn.executemany(
         "INSERT INTO projection_positions (name) VALUES ($1) ON CONFLICT DO NOTHING",
         [(p.name,) for p in projections])
 
 
-async def apply_batch(conn: asyncpg.Connection, projections: Sequence[Projection],
+async def apply_batch(conn: Conn, projections: Sequence[Projection],
                       envelopes: Sequence[Envelope], *, notify: bool = True) -> int:
     """Apply `envelopes` (in stream order) inside one transaction. Returns the new
     highest position. Events at or below a projection's position are skipped."""
@@ -109,7 +110,7 @@ class Projector:
             while not stop.is_set():
                 try:
                     msgs = await sub.fetch(self.batch, timeout=0.5)
-                except (FetchTimeoutError, asyncio.TimeoutError):
+                except (TimeoutError, FetchTimeoutError):
                     continue
                 envelopes = [decode_message(m.metadata.sequence.stream, m.subject, m.data,
                                             m.headers) for m in msgs]
