@@ -87,7 +87,8 @@ def service_runners(ctx: Context, names: Sequence[str]
 
 async def run_services(ctx: Context, names: Sequence[str], stop: asyncio.Event) -> None:
     """Run services until `stop` is set; if one fails, stop the others and re-raise."""
-    tasks: list[asyncio.Task[None]] = [asyncio.create_task(r(stop)) for r in service_runners(ctx, names)]
+    tasks: list[asyncio.Task[None]] = [asyncio.create_task(r(stop))
+                                       for r in service_runners(ctx, names)]
     _log.info("services.started", services=list(names))
     try:
         done, _ = await asyncio.wait(

@@ -10,7 +10,8 @@ from attune.eventstore.envelope import Meta
 from attune.packs.loader import load_pack
 
 
-async def register(ctx: Context, directory: str | Path, *, meta: Meta) -> tuple[PackRegistered, int]:
+async def register(ctx: Context, directory: str | Path, *, meta: Meta
+                   ) -> tuple[PackRegistered, int]:
     """Returns the event and its stream sequence. Re-registering replaces the pack's
     actions; registering identical content again appends nothing new."""
     pack, actions = load_pack(directory)
