@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 import pytest
 
@@ -88,9 +89,31 @@ class RunningPlatform:
 async def start_platform(ctx: Context, services: tuple[str, ...] = SERVICES
                          ) -> RunningPlatform:
     await seed(ctx, admin_password=ctx.settings.admin_password)
+    seeded = await ctx.store.last_sequence()
     stop = asyncio.Event()
     task = asyncio.create_task(run_services(ctx, services, stop))
-    return RunningPlatform(ctx=ctx, settings=ctx.settings, stop=stop, task=task)
+    running = RunningPlatform(ctx=ctx, settings=ctx.settings, stop=stop, task=task)
+    if "projector" in services:
+        await projected(ctx, seeded)
+    if "api" in services:
+        await eventually(lambda: _api_up(running.api_url))
+    return running
+
+
+async def projected(ctx: Context, seq: int) -> None:
+    """Wait until every projection has applied stream sequence `seq`."""
+    async def probe() -> bool:
+        low = await ctx.pool.fetchval("SELECT min(position) FROM projection_positions")
+        return low is not None and low >= seq
+    await eventually(probe)
+
+
+async def _api_up(url: str) -> bool:
+    try:
+        async with aiohttp.ClientSession() as session, session.get(f"{url}/health/live") as r:
+            return r.status == 200
+    except aiohttp.ClientError:
+        return False
 
 
 async def stop_platform(running: RunningPlatform) -> None:
