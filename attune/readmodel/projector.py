@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import asyncpg
 from nats.aio.client import Client
@@ -36,6 +36,32 @@ async def ensure_positions(conn: Conn, projections: Sequence[Projection]) -> Non
         [(p.name,) for p in projections])
 
 
+def fold(projections: Sequence[Projection], envelopes: Sequence[Envelope], *,
+         after: Mapping[str, int] | None = None, upto: Mapping[str, int] | None = None
+         ) -> list[Statement]:
+    """The statements folding `envelopes` into `projections`, in stream order. A
+    projection sees only events above its `after` position (already applied ones are
+    skipped: exactly once under redelivery) and at or below its `upto` bound."""
+    statements: list[Statement] = []
+    for env in envelopes:
+        for projection in projections:
+            if after is not None and env.seq <= after.get(projection.name, 0):
+                continue
+            if upto is not None and env.seq > upto.get(projection.name, 0):
+                continue
+            statements.extend(projection.apply(env))
+    return statements
+
+
+async def execute(conn: Conn, statements: Sequence[Statement]) -> None:
+    """Run `statements` in order, consecutive identical SQL as one executemany."""
+    for sql, args in group(statements):
+        if len(args) == 1:
+            await conn.execute(sql, *args[0])
+        else:
+            await conn.executemany(sql, args)
+
+
 async def apply_batch(conn: Conn, projections: Sequence[Projection],
                       envelopes: Sequence[Envelope], *, notify: bool = True) -> int:
     """Apply `envelopes` (in stream order) inside one transaction. Returns the new
@@ -48,16 +74,7 @@ async def apply_batch(conn: Conn, projections: Sequence[Projection],
             "SELECT name, position FROM projection_positions WHERE name = ANY($1::text[]) "
             "ORDER BY name FOR UPDATE", [p.name for p in projections])
         positions = {r["name"]: r["position"] for r in rows}
-        statements: list[Statement] = []
-        for env in envelopes:
-            for projection in projections:
-                if env.seq > positions.get(projection.name, 0):
-                    statements.extend(projection.apply(env))
-        for sql, args in group(statements):
-            if len(args) == 1:
-                await conn.execute(sql, *args[0])
-            else:
-                await conn.executemany(sql, args)
+        await execute(conn, fold(projections, envelopes, after=positions))
         await conn.execute(
             "UPDATE projection_positions SET position = $1 "
             "WHERE name = ANY($2::text[]) AND position < $1", last, list(positions))
