@@ -1,0 +1,116 @@
+"""`attune execution list|get`, and how an execution is shown (also by `attune run`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import click
+
+from attune.cli.client import ApiClient, api_url_option
+from attune.cli.output import (
+    Column,
+    Format,
+    emit,
+    emit_fields,
+    emit_rows,
+    output_option,
+    pagination_footer,
+)
+
+STATUSES = ("requested", "scheduling", "scheduled", "running", "completed", "failed",
+            "canceling", "cancelled", "timeout", "abandoned")
+TERMINAL = frozenset({"completed", "failed", "cancelled", "timeout", "abandoned"})
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def duration(execution: dict[str, Any]) -> str:
+    """How long it ran: the worker's measure, else finish - start."""
+    result = execution.get("result")
+    if isinstance(result, dict) and isinstance(result.get("duration_ms"), int):
+        return f"{result['duration_ms'] / 1000:.3f} s"
+    started = _parse_time(execution.get("started_at"))
+    finished = _parse_time(execution.get("finished_at"))
+    if started and finished:
+        return f"{(finished - started).total_seconds():.3f} s"
+    return ""
+
+
+def short_time(value: Any) -> str:
+    moment = _parse_time(value)
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+
+COLUMNS = [
+    Column.key("ID", "id"),
+    Column.key("ACTION", "action_ref"),
+    Column.key("STATUS", "status"),
+    Column("CREATED", lambda e: short_time(e.get("created"))),
+    Column("DURATION", duration),
+    Column("EXIT", lambda e: (e.get("result") or {}).get("exit_code")),
+]
+
+
+def show_execution(execution: dict[str, Any]) -> None:
+    result: dict[str, Any] = execution.get("result") or {}
+    fields: list[tuple[str, Any]] = [
+        ("Id", execution.get("id")),
+        ("Action", execution.get("action_ref")),
+        ("Status", execution.get("status")),
+        ("Parameters", execution.get("parameters")),
+        ("Worker", execution.get("worker")),
+        ("Created", execution.get("created")),
+        ("Started", execution.get("started_at")),
+        ("Finished", execution.get("finished_at")),
+        ("Duration", duration(execution)),
+    ]
+    if result:
+        fields += [("Exit code", result.get("exit_code")), ("Error", result.get("error")),
+                   ("Stdout", result.get("stdout")), ("Stderr", result.get("stderr"))]
+        if result.get("data") is not None:
+            fields.append(("Data", result.get("data")))
+    emit_fields([(name, value) for name, value in fields if value not in (None, "")],
+                title=f"Execution {execution.get('id')}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def execution() -> None:
+    """Executions: runs of actions, with their status and result."""
+
+
+@execution.command("list")
+@click.option("--status", type=click.Choice(STATUSES), help="Only executions in this status.")
+@click.option("--action", "action_ref", metavar="REF", help="Only runs of this action.")
+@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--page-size", type=click.IntRange(1, 100), default=20, show_default=True)
+@api_url_option
+@output_option
+def list_executions(status: str | None, action_ref: str | None, page: int, page_size: int,
+                    api_url: str | None, output: Format) -> None:
+    """List executions, newest first."""
+    client = ApiClient.from_options(api_url)
+    body = client.get("/api/v1/executions", query={
+        "status": status, "action_ref": action_ref, "page": page, "page_size": page_size,
+        "include_total": "true"}).body
+    items = body.get("items", []) if isinstance(body, dict) else []
+    emit(body, output, lambda: emit_rows(
+        items, COLUMNS, footer=pagination_footer(body.get("pagination"))))
+
+
+@execution.command("get")
+@click.argument("execution_id", metavar="ID", type=click.IntRange(min=1))
+@api_url_option
+@output_option
+def get_execution(execution_id: int, api_url: str | None, output: Format) -> None:
+    """Show one execution with its parameters and result."""
+    client = ApiClient.from_options(api_url)
+    data = client.get(f"/api/v1/executions/{execution_id}").data
+    emit(data, output, lambda: show_execution(data))

@@ -1,0 +1,69 @@
+"""Running long-lived commands (`attune up`, `attune serve`): logging, signals, errors.
+
+SIGINT (Ctrl-C) and SIGTERM both mean "stop cleanly": inside the event loop they set
+the `stop` event the services watch; before the loop runs (while servers start) they
+raise KeyboardInterrupt so the caller's `finally` stops what was started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable, Coroutine, Iterator
+from types import FrameType
+from typing import Any
+
+import attune.log as log
+from attune.cli.output import CliError
+from attune.config import Settings
+from attune.errors import AttuneError
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("json", "console")
+
+
+def configure_logging(settings: Settings) -> None:
+    log.configure(settings.log_level, json=settings.log_format != "console")
+
+
+@contextlib.contextmanager
+def attune_errors() -> Iterator[None]:
+    """Print an AttuneError (bad flag, port taken, server unreachable) as `Error: ...`."""
+    try:
+        yield
+    except AttuneError as exc:
+        raise CliError(exc.message, exc.details) from None
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_until_signalled(main: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:
+    """`asyncio.run(main(stop))`, where SIGINT and SIGTERM set `stop`."""
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGINT, signal.SIGTERM)
+        previous = {sig: signal.getsignal(sig) for sig in signals}
+        for sig in signals:
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await main(stop)
+        finally:
+            # asyncio would leave the defaults; the caller's handlers still matter
+            # while it stops the servers after the loop
+            for sig in signals:
+                loop.remove_signal_handler(sig)
+                signal.signal(sig, previous[sig])
+
+    asyncio.run(runner())
