@@ -1,0 +1,1 @@
+"""Read-model queries behind the GET routes, returning API models."""

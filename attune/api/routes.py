@@ -1,0 +1,34 @@
+"""THE route table. Everything the server answers is listed here, and the server's
+routing, authentication, permission checks and OpenAPI document all come from it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from attune.api.handlers import actions, auth, executions, health, packs, spec
+from attune.api.routing import Permission, Route
+
+VERSIONED = "/api/v1/"
+
+
+def check(routes: Sequence[Route]) -> tuple[Route, ...]:
+    """Refuse a table that breaks the rules: duplicate operations, or a versioned
+    route that skips the permission check (DESIGN invariant 8)."""
+    seen: set[tuple[str, str]] = set()
+    for route in routes:
+        key = (route.method, route.path)
+        if key in seen:
+            raise ValueError(f"route {route.method} {route.path} is declared twice")
+        seen.add(key)
+        if route.path.startswith(VERSIONED) and not isinstance(route.guard, Permission):
+            raise ValueError(f"route {route.method} {route.path} needs a Permission guard")
+        if set(route.placeholders) != set(route.params.model_fields if route.params else ()):
+            raise ValueError(f"route {route.method} {route.path}: params model must declare "
+                             f"exactly {route.placeholders}")
+    return tuple(routes)
+
+
+ROUTES: tuple[Route, ...] = check([
+    *health.ROUTES, *auth.ROUTES, *packs.ROUTES, *actions.ROUTES, *executions.ROUTES,
+    *spec.ROUTES,
+])
