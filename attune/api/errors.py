@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
+import nats.errors
+import nats.js.errors
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 import attune.log as log
 from attune.api import envelopes
 from attune.api.request_log import REQUEST_ID
-from attune.errors import AttuneError
+from attune.errors import AttuneError, PayloadTooLargeError, UnavailableError
 
 _log = log.get("api")
 
@@ -21,6 +24,31 @@ HTTP_CODES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "N
               405: "METHOD_NOT_ALLOWED", 409: "CONFLICT", 413: "PAYLOAD_TOO_LARGE",
               415: "UNSUPPORTED_MEDIA_TYPE", 422: "VALIDATION_ERROR",
               429: "TOO_MANY_REQUESTS", 503: "SERVICE_UNAVAILABLE"}
+
+
+#: JetStream's "message size exceeds maximum allowed"
+JS_MESSAGE_TOO_LARGE = 10054
+NATS_DOWN = (nats.js.errors.ServiceUnavailableError, nats.errors.TimeoutError,
+             nats.errors.NoRespondersError, nats.errors.ConnectionClosedError,
+             nats.errors.ConnectionReconnectingError, nats.errors.NoServersError,
+             nats.errors.OutboundBufferLimitError)
+POSTGRES_DOWN = (asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
+                 asyncpg.TooManyConnectionsError, asyncpg.ConnectionDoesNotExistError,
+                 ConnectionError)
+
+
+def infrastructure(exc: Exception) -> AttuneError | None:
+    """Failures of the servers behind the API that a client can act on: retry later,
+    or send less."""
+    if isinstance(exc, nats.js.errors.APIError) and exc.err_code == JS_MESSAGE_TOO_LARGE:
+        return PayloadTooLargeError("the request is too large to record as one event: "
+                                    "send smaller parameters")
+    if isinstance(exc, NATS_DOWN):
+        return UnavailableError("the event store (NATS JetStream) is not available: "
+                                "retry shortly")
+    if isinstance(exc, POSTGRES_DOWN):
+        return UnavailableError("the read model (PostgreSQL) is not available: retry shortly")
+    return None
 
 
 def from_attune(exc: AttuneError) -> web.Response:
@@ -58,7 +86,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return from_http(request, exc)
     except asyncio.CancelledError:
         raise
-    except Exception:
+    except Exception as exc:
+        known = infrastructure(exc)
+        if known is not None:
+            _log.warning("http.infrastructure", error=repr(exc), status=known.status)
+            return from_attune(known)
         _log.exception("http.unhandled", method=request.method, path=request.path)
         request_id = request.get(REQUEST_ID, "")
         return envelopes.error(500, "INTERNAL_SERVER_ERROR",

@@ -16,6 +16,7 @@ from pydantic_core import ErrorDetails
 from attune.errors import BadRequestError, PayloadTooLargeError, ValidationError
 
 Where = Literal["body", "query", "path"]
+MAX_DEPTH = 64
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
@@ -37,16 +38,20 @@ def parse_json(raw: bytes) -> Any:
     except orjson.JSONDecodeError as exc:
         # orjson says where: "unexpected character: line 1 column 9 (char 8)"
         raise BadRequestError(f"malformed JSON in request body: {exc}") from None
-    reject_nul(data, "body")
+    check_values(data, "body")
     return data
 
 
-def reject_nul(data: Any, where: Where) -> None:
-    """PostgreSQL text and jsonb cannot hold U+0000: refuse it at the door rather than
-    let it poison a projection later. Iterative, as JSON may nest 1024 deep."""
-    stack: list[tuple[str, Any]] = [("", data)]
+def check_values(data: Any, where: Where) -> None:
+    """Refuse what would fail later, deep inside: U+0000 (PostgreSQL text and jsonb
+    cannot hold it; it would poison a projection) and nesting deeper than MAX_DEPTH
+    (event serialization stops at 254 levels). Iterative: the input may nest deeply."""
+    stack: list[tuple[str, Any, int]] = [("", data, 0)]
     while stack:
-        field, value = stack.pop()
+        field, value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise BadRequestError(f"request {where} nests deeper than {MAX_DEPTH} levels "
+                                  f"(at {field})")
         if isinstance(value, str):
             if "\0" in value:
                 raise ValidationError(
@@ -56,15 +61,15 @@ def reject_nul(data: Any, where: Where) -> None:
         elif isinstance(value, dict):
             for key, item in value.items():
                 name = f"{field}.{key}" if field else str(key)
-                stack.append((name, key))
-                stack.append((name, item))
+                stack.append((name, key, depth + 1))
+                stack.append((name, item, depth + 1))
         elif isinstance(value, list):
-            stack.extend((f"{field}[{i}]", item) for i, item in enumerate(value))
+            stack.extend((f"{field}[{i}]", item, depth + 1) for i, item in enumerate(value))
 
 
 def model_from(model: type[BaseModel], data: Any, where: Where) -> BaseModel:
     if where != "body":
-        reject_nul(data, where)
+        check_values(data, where)
     try:
         return model.model_validate(data)
     except PydanticValidationError as exc:
