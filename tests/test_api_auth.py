@@ -7,8 +7,11 @@ import json
 import re
 
 import aiohttp
+import pytest
 
-from attune.api.routes import ROUTES
+from attune.api.handlers.auth import me
+from attune.api.routes import ROUTES, check
+from attune.api.routing import AUTHENTICATED, PUBLIC, Permission, Route
 from attune.app import identities
 from attune.eventstore.envelope import Meta
 from tests.api_http import Api, admin_api, assert_error
@@ -99,6 +102,16 @@ async def test_bad_tokens_are_401(platform: RunningPlatform) -> None:
             assert_error(await viewer.post("/api/v1/executions/execute",
                                            json={"action_ref": "core.echo"}),
                          403, "FORBIDDEN", "actions:execute")
+
+
+def test_route_table_refuses_unchecked_versioned_routes() -> None:
+    for guard in (PUBLIC, AUTHENTICATED):
+        with pytest.raises(ValueError, match="needs a Permission"):
+            check([Route("GET", "/api/v1/secrets", me, "leak", guard, "t")])
+    with pytest.raises(ValueError, match="declared twice"):
+        check([*ROUTES, ROUTES[0]])
+    with pytest.raises(ValueError, match="params model"):
+        check([Route("GET", "/api/v1/things/{ref}", me, "s", Permission("t", "read"), "t")])
 
 
 async def test_every_protected_route_rejects_a_missing_token(platform: RunningPlatform

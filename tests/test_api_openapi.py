@@ -8,6 +8,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+import attune.api.endpoint
+import attune.api.handlers.executions
 import attune.api.handlers.health
 from attune.api.models import API_MODELS
 from attune.api.routes import ROUTES
@@ -15,7 +17,12 @@ from attune.app import identities
 from attune.app.context import Context
 from attune.eventstore.envelope import Meta
 from tests.api_http import Api, assert_error
-from tests.conftest import RunningPlatform, eventually, start_platform, stop_platform
+from tests.conftest import (
+    RunningPlatform,
+    eventually,
+    start_platform,
+    stop_platform,
+)
 
 
 def _refs(node: Any) -> list[str]:
@@ -54,6 +61,7 @@ async def test_openapi_docs_and_health(platform: RunningPlatform) -> None:
         execute = spec["paths"]["/api/v1/executions/execute"]["post"]
         assert execute["x-attune-permission"] == "actions:execute"
         assert {"201", "202", "400", "401", "403", "422"} <= set(execute["responses"])
+        assert "X-Attune-Sequence" in execute["responses"]["201"]["headers"]
         listing = spec["paths"]["/api/v1/executions"]["get"]
         assert {p["name"] for p in listing["parameters"]} >= {
             "page", "page_size", "include_total", "status", "action_ref",
@@ -81,18 +89,34 @@ async def test_openapi_docs_and_health(platform: RunningPlatform) -> None:
         assert body["lag"] <= attune.api.handlers.health.READY_MAX_LAG
 
 
-async def test_ready_needs_caught_up_projections(ctx: Context,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    """With no projector running, new events leave the read model behind: not ready."""
+async def test_without_projector(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No projector: commands are still accepted (202, poll later), reads that name their
+    sequence say the read model is behind, and the service is not ready."""
     monkeypatch.setattr(attune.api.handlers.health, "READY_MAX_LAG", 0)
+    monkeypatch.setattr(attune.api.handlers.executions, "WRITE_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr(attune.api.endpoint, "READ_WAIT_SECONDS", 0.2)
+    # project the seed (core pack, admin) once, then run the API alone
+    await stop_platform(await start_platform(ctx, ("projector",)))
     running = await start_platform(ctx, ("api",))
     try:
-        await identities.create(ctx, "someone", "someone-password", meta=Meta.new())
         async with aiohttp.ClientSession() as session:
             api = Api(session, running.api_url)
-            answer = await api.get("/health/ready", token=None)
-            assert_error(answer, 503, "SERVICE_UNAVAILABLE", "projections trail")
-            assert answer.body["details"]["lag"] > 0
+            await api.login()
+            answer = await api.post("/api/v1/executions/execute",
+                                    json={"action_ref": "core.noop"})
+            assert answer.status == 202, answer.body
+            assert answer.data == {"id": answer.sequence, "status": "requested",
+                                   "action_ref": "core.noop"}
+            behind = await api.get(f"/api/v1/executions/{answer.sequence}",
+                                   headers={"X-Attune-After-Sequence": str(answer.sequence)})
+            assert_error(behind, 503, "SERVICE_UNAVAILABLE", str(answer.sequence))
+            assert_error(await api.get(f"/api/v1/executions/{answer.sequence}"),
+                         404, "NOT_FOUND")
+
+            await identities.create(ctx, "someone", "someone-password", meta=Meta.new())
+            ready = await api.get("/health/ready", token=None)
+            assert_error(ready, 503, "SERVICE_UNAVAILABLE", "projections trail")
+            assert ready.body["details"]["lag"] > 0
             assert (await api.get("/health/live", token=None)).status == 200
     finally:
         await stop_platform(running)

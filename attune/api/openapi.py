@@ -20,6 +20,10 @@ AFTER_SEQUENCE = {
                    "sequence (the X-Attune-Sequence of an earlier command); 503 if it does not",
     "schema": {"type": "integer", "minimum": 0},
 }
+SEQUENCE_HEADER = {"X-Attune-Sequence": {
+    "description": "stream sequence this command appended; send it back as "
+                   "X-Attune-After-Sequence to read your write",
+    "schema": {"type": "integer"}}}
 ERRORS = {
     400: "Malformed request (e.g. invalid JSON; the message says where)",
     401: "Missing, invalid or expired access token",
@@ -117,6 +121,9 @@ def operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
     for status, model in route.alternatives.items():
         responses[str(status)] = _json(_wrapped(route, schemas.ref(model, "serialization"),
                                                 schemas), "Accepted, not yet in the read model")
+    if route.command:
+        for status in (route.status, *route.alternatives):
+            responses[str(status)]["headers"] = SEQUENCE_HEADER
     error = schemas.ref(ErrorBody, "serialization")
     for status in _error_statuses(route):
         responses[str(status)] = _json(error, ERRORS[status])
