@@ -10,6 +10,7 @@ from attune.cli.client import ApiClient, api_url_option, segment
 from attune.cli.output import (
     Column,
     Format,
+    compact,
     emit,
     emit_fields,
     emit_rows,
@@ -27,7 +28,7 @@ PARAMETER_COLUMNS = [
     Column.key("NAME", "name"),
     Column.key("TYPE", "type"),
     Column("REQUIRED", lambda p: "yes" if p.get("required") else ""),
-    Column("DEFAULT", lambda p: p.get("default")),
+    Column("DEFAULT", lambda p: None if p.get("default") is None else compact(p["default"])),
     Column("SECRET", lambda p: "yes" if p.get("secret") else ""),
     Column("ALLOWED", lambda p: p.get("enum")),
     Column.key("DESCRIPTION", "description"),

@@ -74,7 +74,8 @@ def show_execution(execution: dict[str, Any]) -> None:
     ]
     if result:
         fields += [("Exit code", result.get("exit_code")), ("Error", result.get("error")),
-                   ("Stdout", result.get("stdout")), ("Stderr", result.get("stderr"))]
+                   ("Stdout", (result.get("stdout") or "").rstrip("\n")),
+                   ("Stderr", (result.get("stderr") or "").rstrip("\n"))]
         if result.get("data") is not None:
             fields.append(("Data", result.get("data")))
     emit_fields([(name, value) for name, value in fields if value not in (None, "")],

@@ -41,9 +41,11 @@ class CliError(click.ClickException):
         self.exit_code = exit_code
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"Error: {self.format_message()}", err=True)
+        message = self.format_message()
+        click.echo(f"Error: {message}", err=True)
         for line in detail_lines(self.details):
-            click.echo(f"  {line}", err=True)
+            if line not in message:  # the API often sums its details up in the message
+                click.echo(f"  {line}", err=True)
 
 
 def detail_lines(details: Any) -> list[str]:
@@ -109,10 +111,13 @@ def emit_data(data: Any, fmt: Format) -> None:
 def emit_rows(rows: Sequence[dict[str, Any]], columns: Sequence[Column], *,
               title: str | None = None, footer: str | None = None) -> None:
     table = Table(title=title, title_justify="left", header_style="bold")
-    for column in columns:
-        table.add_column(column.header, overflow="fold")
-    for row in rows:
-        table.add_row(*(cell(column.value(row)) for column in columns))
+    cells = [[cell(column.value(row)) for column in columns] for row in rows]
+    # a column empty in every row only takes room from the others
+    shown = [i for i in range(len(columns)) if any(r[i] for r in cells)] or [0]
+    for i in shown:
+        table.add_column(columns[i].header, overflow="fold")
+    for r in cells:
+        table.add_row(*(r[i] for i in shown))
     out = console()
     if rows:
         out.print(table)
