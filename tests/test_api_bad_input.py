@@ -68,7 +68,7 @@ async def test_bad_requests_get_precise_errors(platform: RunningPlatform,
         message = "x" * (platform.settings.max_body_bytes - 100)
         big = await api.post(EXECUTE, json={"action_ref": "core.echo",
                                             "parameters": {"message": message}})
-        assert_error(big, 413, "PAYLOAD_TOO_LARGE", "smaller parameters")
+        assert_error(big, 413, "PAYLOAD_TOO_LARGE", "send smaller values")
 
         # routing: unknown paths and methods
         assert_error(await api.get("/api/v1/nothing-here"), 404, "NOT_FOUND", "/docs")

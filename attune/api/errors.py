@@ -15,7 +15,7 @@ from aiohttp.typedefs import Handler
 import attune.log as log
 from attune.api import envelopes
 from attune.api.request_log import REQUEST_ID
-from attune.errors import AttuneError, PayloadTooLargeError, UnavailableError
+from attune.errors import AttuneError, UnavailableError
 
 _log = log.get("api")
 
@@ -26,8 +26,6 @@ HTTP_CODES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "N
               429: "TOO_MANY_REQUESTS", 503: "SERVICE_UNAVAILABLE"}
 
 
-#: JetStream's "message size exceeds maximum allowed"
-JS_MESSAGE_TOO_LARGE = 10054
 NATS_DOWN = (nats.js.errors.ServiceUnavailableError, nats.errors.TimeoutError,
              nats.errors.NoRespondersError, nats.errors.ConnectionClosedError,
              nats.errors.ConnectionReconnectingError, nats.errors.NoServersError,
@@ -38,11 +36,7 @@ POSTGRES_DOWN = (asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
 
 
 def infrastructure(exc: Exception) -> AttuneError | None:
-    """Failures of the servers behind the API that a client can act on: retry later,
-    or send less."""
-    if isinstance(exc, nats.js.errors.APIError) and exc.err_code == JS_MESSAGE_TOO_LARGE:
-        return PayloadTooLargeError("the request is too large to record as one event: "
-                                    "send smaller parameters")
+    """Failures of the servers behind the API that a client can act on: retry later."""
     if isinstance(exc, NATS_DOWN):
         return UnavailableError("the event store (NATS JetStream) is not available: "
                                 "retry shortly")

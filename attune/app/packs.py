@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from attune.app.context import Context
@@ -14,7 +15,8 @@ async def register(ctx: Context, directory: str | Path, *, meta: Meta
                    ) -> tuple[PackRegistered, int]:
     """Returns the event and its stream sequence. Re-registering replaces the pack's
     actions; registering identical content again appends nothing new."""
-    pack, actions = load_pack(directory)
+    # file reading and YAML parsing stay off the event loop
+    pack, actions = await asyncio.to_thread(load_pack, directory)
     event = PackRegistered(at=ctx.clock(), pack=pack, actions=actions)
     _, version = await ctx.store.load("pack", pack.ref)
     if version:

@@ -13,13 +13,14 @@ from nats.js.api import Header
 from nats.js.errors import APIError, NotFoundError
 
 from attune.domain.events import Event
-from attune.errors import ConcurrencyError
+from attune.errors import ConcurrencyError, PayloadTooLargeError
 from attune.errors import NotFoundError as AttuneNotFound
 from attune.eventstore import subjects
 from attune.eventstore.envelope import Envelope, Meta, decode_message, encode
 
 EVENTS_STREAM = "ATTUNE_EVENTS"
 WRONG_LAST_SEQUENCE = 10071
+MESSAGE_TOO_LARGE = 10054
 EXPECTED_SUBJECT = "Nats-Expected-Last-Subject-Sequence-Subject"
 
 
@@ -33,8 +34,11 @@ class EventStore:
         """Append the first event of an aggregate whose id is this append's sequence.
         A repeated `msg_id` (within the duplicate window) returns the original id."""
         data, headers = encode(event, msg_id=msg_id, meta=meta)
-        ack = await self.js.publish(subjects.creation_subject(event.aggregate, event.name),
-                                    data, headers=headers, stream=self.stream)
+        try:
+            ack = await self.js.publish(subjects.creation_subject(event.aggregate, event.name),
+                                        data, headers=headers, stream=self.stream)
+        except APIError as exc:
+            raise _translate(exc, event) from exc
         return int(ack.seq)
 
     async def append(self, key: str | int, event: Event, *, expected_version: int | None,
@@ -56,7 +60,7 @@ class EventStore:
                 raise ConcurrencyError(
                     f"{event.aggregate} {key} changed since version {expected_version}"
                 ) from exc
-            raise
+            raise _translate(exc, event) from exc
         return int(ack.seq)
 
     async def load(self, aggregate: str, key: str | int, *, created_at: int | None = None
@@ -104,3 +108,10 @@ class EventStore:
         if raw.data is None or raw.subject is None or raw.seq is None:
             return None
         return decode_message(raw.seq, raw.subject, raw.data, raw.headers)
+
+
+def _translate(exc: APIError, event: Event) -> Exception:
+    if exc.err_code == MESSAGE_TOO_LARGE:
+        return PayloadTooLargeError(
+            f"{event.type} is too large to record as one event: send smaller values")
+    return exc

@@ -131,6 +131,14 @@ def _action(root: Path, path: Path, pack_ref: str) -> ActionDef:
 
 
 def load_pack(directory: str | Path) -> tuple[PackDef, list[ActionDef]]:
+    try:
+        return _load_pack(directory)
+    except OSError as exc:  # unreadable files, over-long paths: the pack's author can fix them
+        where = exc.filename or directory
+        raise PackError(f"{where}: cannot read the pack: {exc.strerror or exc}") from None
+
+
+def _load_pack(directory: str | Path) -> tuple[PackDef, list[ActionDef]]:
     root = Path(directory)
     if not root.is_absolute():
         raise PackError(f"pack path {str(directory)!r} must be absolute")

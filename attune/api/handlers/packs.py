@@ -10,15 +10,11 @@ from attune.api.models import PackDetailOut, PackOut, PackRegisterRequest, PageQ
 from attune.api.queries import catalog
 from attune.api.routing import Call, Permission, Route
 from attune.app import packs
-from attune.errors import PackError
 
 
 async def register_pack(call: Call) -> web.Response:
     path = call.body_as(PackRegisterRequest).path
-    try:
-        event, seq = await packs.register(call.ctx, path, meta=call.meta)
-    except OSError as exc:  # unreadable or odd paths are the client's to fix
-        raise PackError(f"{path}: cannot read the pack: {exc.strerror or exc}") from None
+    event, seq = await packs.register(call.ctx, path, meta=call.meta)
     if await call.waiter.wait_for(seq, WRITE_WAIT_SECONDS):
         return envelopes.single(await catalog.get_pack(call.ctx.pool, event.pack.ref),
                                 sequence=seq)
