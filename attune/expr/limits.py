@@ -36,6 +36,6 @@ MAX_REGEX_PROGRAM = 10_000
 MAX_REGEX_SUBJECT_CHARS = 100_000
 """Longest string `match()` searches."""
 
-MAX_REGEX_STEPS = 5_000_000
+MAX_REGEX_STEPS = 1_000_000
 """Most state steps one regex search may take. The engine runs in time linear in
 the subject (no backtracking), so this only stops huge pattern x subject products."""

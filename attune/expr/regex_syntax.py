@@ -203,8 +203,9 @@ class _RegexParser:
                     flags.update(inner)
                     return None
         tree = self.alternation(inner, depth + 1)
-        if self.take() != ")":
+        if self.peek() != ")":
             raise self.error("missing ')'")
+        self.i += 1
         return tree
 
     def escape(self, flags: set[str]) -> Tree:
