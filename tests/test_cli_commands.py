@@ -257,3 +257,13 @@ async def test_unreachable_api_says_so(tmp_path: Path) -> None:
     ran = await cli("whoami", "--api-url", "ftp://example")
     assert ran.code == 1
     assert "is not valid: use http://HOST:PORT" in ran.err
+
+
+@pytest.mark.parametrize("command", [
+    ["up"], ["serve"], ["streams", "apply"], ["login"], ["logout"], ["whoami"], ["run"],
+    ["execution", "list"], ["execution", "get"], ["pack", "register"], ["pack", "list"],
+    ["pack", "show"], ["action", "list"], ["action", "show"]])
+def test_every_command_explains_itself(command: list[str]) -> None:
+    result = CliRunner().invoke(attune_cli, [*command, "--help"], prog_name="attune")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Usage: attune {' '.join(command)} ")

@@ -81,3 +81,26 @@ def test_streams_apply_prints_changes_once(nats_server: NatsServer) -> None:
     missing = _run("streams", "apply")
     assert missing.returncode == 1
     assert "pass --nats-url or set ATTUNE_NATS_URL" in missing.stderr
+
+
+async def test_up_with_external_servers_embeds_nothing(settings: Settings,
+                                                       tmp_path: Path) -> None:
+    assert settings.nats_url and settings.database_url
+    data_dir = tmp_path / "up-data"
+    env = clean_env(ATTUNE_NATS_URL=settings.nats_url,
+                    ATTUNE_DATABASE_URL=settings.database_url,
+                    ATTUNE_ADMIN_PASSWORD=ADMIN_PASSWORD)
+    up = AttuneProcess.start(["up", "--data-dir", str(data_dir), "--api-port",
+                              str(settings.api_port)], env, tmp_path / "logs")
+    try:
+        await asyncio.to_thread(up.wait_ready, settings.public_api_url)
+        token = await asyncio.to_thread(login, settings.public_api_url, ADMIN_PASSWORD)
+        done = await asyncio.to_thread(run_to_end, settings.public_api_url, token, "core.noop",
+                                       {})
+        assert done["status"] == "completed"
+        assert "(external)" in up.stdout()
+        # only the generated secrets are kept: no server data
+        assert sorted(p.name for p in data_dir.iterdir()) == ["secrets"]
+        assert await asyncio.to_thread(up.stop, signal.SIGINT) == 0
+    finally:
+        up.stop(signal.SIGKILL)

@@ -37,15 +37,20 @@ def attune_errors() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def sigterm_interrupts() -> Iterator[None]:
+def signals_interrupt() -> Iterator[None]:
+    """SIGINT and SIGTERM raise KeyboardInterrupt, also where SIGINT was inherited as
+    ignored (a job started with `&` by a script), since the event loop later handles
+    both anyway."""
     def interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, interrupt) for sig in signals}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig in signals:
+            signal.signal(sig, previous[sig])
 
 
 def run_until_signalled(main: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:

@@ -28,7 +28,7 @@ from attune.cli.lifecycle import (
     attune_errors,
     configure_logging,
     run_until_signalled,
-    sigterm_interrupts,
+    signals_interrupt,
 )
 from attune.cli.output import CliError, console
 from attune.config import Settings, default_data_dir, from_env
@@ -115,7 +115,7 @@ def _run_embedded(settings: Settings, data: DataDir, nats_monitor_port: int) -> 
         postgres_port=settings.postgres_port, sync_interval=settings.nats_sync_interval,
         service_ports={"api-port": settings.api_port},
         reserved_ports={"notifier-port": settings.notifier_port})
-    with data.locked(), sigterm_interrupts():
+    with data.locked(), signals_interrupt():
         try:
             stack.start()
             settings = settings.with_(nats_url=stack.nats_url,
