@@ -214,8 +214,9 @@ def test_arity_is_checked_when_parsing(source: str, message: str) -> None:
 def test_unknown_function_suggests_a_close_name() -> None:
     with pytest.raises(ExprNameError, match=r"unknown function 'lenght' \(did you mean 'length'"):
         evaluate("1 + lenght(arr)", VARS)
-    with pytest.raises(ExprNameError, match="unknown function 'frobnicate'$|at line"):
+    with pytest.raises(ExprNameError) as info:
         evaluate("frobnicate()", VARS)
+    assert info.value.reason == "unknown function 'frobnicate'"
 
 
 def test_errors_inside_arguments_point_at_the_argument() -> None:

@@ -3,6 +3,7 @@ the common dialect, Rust-dialect errors, and no catastrophic backtracking."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import pytest
@@ -42,7 +43,8 @@ def test_search(pattern: str, text: str, expected: bool) -> None:
 
 
 @pytest.mark.parametrize(("pattern", "message"), [
-    ("(", "missing ')'"), ("(a", "missing ')'"), (")", "unbalanced ')'"), ("[a", "unexpected end of pattern"),
+    ("(", "missing ')'"), ("(a", "missing ')'"), (")", "unbalanced ')'"),
+    ("[a", "unexpected end of pattern"),
     ("*a", "nothing to repeat"), ("a{2,1}", "reversed"), ("a{x}", "repetition count"),
     ("a{1001}", "above 1000"), ("[z-a]", "class range is reversed"), (r"\1", "backreferences"),
     ("(?=a)", "look-around"), ("(?<!a)b", "look-around"), (r"\p{L}", "unsupported escape"),
@@ -108,7 +110,7 @@ _patterns = st.recursive(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(pattern=_patterns, text=st.text(alphabet="ab1 _-c", max_size=10))
 def test_agrees_with_python_re(pattern: str, text: str) -> None:
     expected = re.search(pattern, text) is not None
@@ -118,7 +120,5 @@ def test_agrees_with_python_re(pattern: str, text: str) -> None:
 @settings(max_examples=300, deadline=None)
 @given(pattern=st.text(max_size=30), text=st.text(max_size=30))
 def test_arbitrary_patterns_only_raise_expression_errors(pattern: str, text: str) -> None:
-    try:
+    with contextlib.suppress(ExprValueError, ExprLimitError):
         search(pattern, text)
-    except (ExprValueError, ExprLimitError):
-        pass
