@@ -163,5 +163,5 @@ def api_error(response: Response) -> CliError:
     """The API's error envelope `{"error", "code", "details"}` as a CliError."""
     body = response.body
     if isinstance(body, dict) and isinstance(body.get("error"), str):
-        return CliError(body["error"], body.get("details"))
-    return CliError(f"the API answered {response.status}: {body!r}")
+        return CliError(body["error"], body.get("details"), status=response.status)
+    return CliError(f"the API answered {response.status}: {body!r}", status=response.status)

@@ -12,7 +12,7 @@ import click
 from attune.cli.client import ApiClient, Response, api_url_option, segment
 from attune.cli.coerce import build_parameters
 from attune.cli.execution import TERMINAL, duration
-from attune.cli.output import Format, console, emit, output_option
+from attune.cli.output import CliError, Format, console, emit, output_option
 
 #: polling backs off from the first to the last interval (seconds)
 _POLL_FIRST, _POLL_LAST = 0.05, 0.5
@@ -91,8 +91,14 @@ def _follow(client: ApiClient, created: Response, *, quiet: bool) -> dict[str, A
             return execution
         time.sleep(interval)
         interval = min(interval * 1.5, _POLL_LAST)
-        execution = client.get(f"/api/v1/executions/{execution_id}",
-                               after_sequence=after).data
+        try:
+            execution = client.get(f"/api/v1/executions/{execution_id}",
+                                   after_sequence=after).data
+        except CliError as exc:
+            if exc.status != 503:
+                raise
+            # the read model is behind (projector busy or restarting): ask again
+
 
 
 def _outcome_summary(execution: dict[str, Any]) -> str:

@@ -34,6 +34,7 @@ from attune.cli.output import CliError, console
 from attune.config import Settings, default_data_dir, from_env
 from attune.embedded.datadir import DataDir
 from attune.embedded.stack import EmbeddedStack, check_sync_interval
+from attune.errors import PackError, ValidationError
 from attune.platform import SERVICES, close_context, open_context, run_services, seed
 
 _PORT = click.IntRange(1, 65535)
@@ -135,7 +136,12 @@ async def _platform(settings: Settings, stack: EmbeddedStack | None,
     ctx = await open_context(settings)
     try:
         password = settings.admin_password or secrets.token_urlsafe(12)
-        created = await seed(ctx, admin_password=password)
+        try:
+            created = await seed(ctx, admin_password=password)
+        except ValidationError as exc:
+            if isinstance(exc, PackError):  # the core pack itself, not the password
+                raise
+            raise CliError(f"ATTUNE_ADMIN_PASSWORD is not usable: {exc.message}") from None
         shown = password if created and settings.admin_password is None else None
         _banner(settings, stack, admin_created=created, generated_password=shown)
         services = asyncio.create_task(run_services(ctx, SERVICES, stop))
