@@ -132,6 +132,9 @@ def _functions(functions: Collection[str] | None) -> Functions:
     return None if functions is None else frozenset(functions)
 
 
+_CACHE_MAX_CHARS = 4_096  # longer sources are parsed each time, so the caches stay small
+
+
 def compile_template(source: str, *,
                      functions: Collection[str] | None = WORKFLOW_FUNCTIONS) -> Template:
     """Parse and check a template (function names and arities included).
@@ -140,9 +143,12 @@ def compile_template(source: str, *,
     (default: the workflow functions; pass `()` where none exist, e.g. rules,
     so `result()` is refused up front; None defers the check to evaluation).
     """
+    if "{{" not in source:
+        return Template(source, (source,), None)  # plain text: nothing to parse or cache
     _check_length(source)
+    parse = _cached_template if len(source) <= _CACHE_MAX_CHARS else _parse_template
     try:
-        return _cached_template(source, _functions(functions))
+        return parse(source, _functions(functions))
     except ExprError as exc:
         raise exc.in_source(source) from None
     except RecursionError:  # only if the caller's own stack is already deep
@@ -154,7 +160,9 @@ def compile_expression(source: str, *,
     """Parse and check a bare expression (see `compile_template` for `functions`)."""
     _check_length(source)
     try:
-        return _cached_expression(source, _functions(functions))
+        if len(source) <= _CACHE_MAX_CHARS:
+            return _cached_expression(source, _functions(functions))
+        return Expression(source, parse_expression(source, functions=_functions(functions)))
     except ExprError as exc:
         raise exc.in_source(source) from None
     except RecursionError:

@@ -12,7 +12,7 @@ import json
 import math
 from typing import TypeAlias
 
-from attune.expr.errors import ExprLimitError, ExprTypeError
+from attune.expr.errors import ExprError, ExprLimitError, ExprTypeError
 from attune.expr.limits import INT_MAX, INT_MIN, MAX_STRING_CHARS
 
 JSON: TypeAlias = bool | int | float | str | list["JSON"] | dict[str, "JSON"] | None
@@ -143,14 +143,16 @@ def to_text(value: JSON, *, null: str = "null") -> str:
         return value
     if value is None:
         return null
-    if isinstance(value, list | dict) and _measure(value, MAX_STRING_CHARS) < 0:
-        raise ExprLimitError(f"value too large to render as a string "
-                             f"(limit {MAX_STRING_CHARS} characters)")
     try:
+        if isinstance(value, list | dict) and _measure(value, MAX_STRING_CHARS) < 0:
+            raise ExprLimitError(f"value too large to render as a string "
+                                 f"(limit {MAX_STRING_CHARS} characters)")
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"),
                           allow_nan=False, default=_json_default)
-    except ExprTypeError:
+    except ExprError:
         raise
+    except RecursionError:
+        raise ExprLimitError("a value is nested too deeply to render") from None
     except ValueError as exc:  # NaN/Infinity, or an int too long to print
         raise ExprTypeError(f"cannot render as JSON: {exc}") from None
     except TypeError as exc:  # e.g. an object key that is not a string
