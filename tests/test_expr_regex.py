@@ -79,6 +79,11 @@ def test_limits() -> None:
         search("[ab]{500}c", "ab" * 3_000)
 
 
+def test_ignore_case_option() -> None:
+    assert search("^crit", "Critical", ignore_case=True)
+    assert not search("^crit", "Critical")
+
+
 def test_plain_patterns_use_a_substring_test() -> None:
     assert compile_regex("hello").literal == "hello"
     assert compile_regex("he.lo").literal is None

@@ -195,10 +195,11 @@ def _run(regex: Regex, text: str) -> bool:
     return False
 
 
-def search(pattern: str, text: str) -> bool:
-    """True when `pattern` matches somewhere in `text`; bad patterns raise ExprValueError."""
+def search(pattern: str, text: str, *, ignore_case: bool = False) -> bool:
+    """True when `pattern` matches somewhere in `text`; bad patterns raise ExprValueError
+    (validate up front with `compile_regex`, e.g. when a rule is saved)."""
     try:
-        regex = compile_regex(pattern)
+        regex = compile_regex("(?i)" + pattern if ignore_case else pattern)
     except RecursionError:
         raise ExprValueError(f"invalid regex {pattern!r}: nested too deeply") from None
     return regex.search(text)
