@@ -57,7 +57,7 @@ class Settings:
 
     @property
     def public_api_url(self) -> str:
-        host = "127.0.0.1" if self.api_host in ("0.0.0.0", "::") else self.api_host  # noqa: S104
+        host = "127.0.0.1" if self.api_host in ("0.0.0.0", "::") else self.api_host
         return self.api_url or f"http://{host}:{self.api_port}"
 
     def with_(self, **changes: object) -> Settings:

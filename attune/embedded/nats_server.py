@@ -69,7 +69,7 @@ class NatsServer:
                     f"nats-server exited with code {self.proc.returncode}; "
                     f"see {self.store_dir / 'nats-server.log'}")
             try:
-                with urllib.request.urlopen(url, timeout=0.5) as resp:  # noqa: S310 (loopback)
+                with urllib.request.urlopen(url, timeout=0.5) as resp:
                     if resp.status == 200:
                         return
             except OSError:
