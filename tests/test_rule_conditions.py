@@ -92,3 +92,8 @@ def test_matching_never_crashes(payload: Any, value: Any, op: str, field: str) -
     except ValidationError:
         return
     assert matches(conds, payload, mode="all", now=NOW) in (True, False)
+
+
+def test_catastrophic_regex_stays_fast() -> None:
+    conds = parse_conditions([{"field": "s", "operator": "regex", "value": "(a+)+$"}])
+    assert not matches(conds, {"s": "a" * 5000 + "b"}, mode="all", now=NOW)

@@ -12,19 +12,19 @@ a bad regex is a 422 then, never a silent non-match later. Pure: time is passed 
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from attune.errors import ValidationError
+from attune.expr import ExprError
+from attune.expr.regex import search as regex_search
 
 MAX_PATTERN = 1000
-MAX_SUBJECT = 100_000
+MAX_SUBJECT = 100_000  # longer strings are matched on their first 100k characters
 
 Operator = Literal[
     "equals", "not_equals", "iequals", "contains", "icontains", "ncontains", "startswith",
@@ -66,11 +66,6 @@ def lookup(data: Any, path: str) -> Any:
         if current is _MISSING:
             return _MISSING
     return current
-
-
-@lru_cache(maxsize=1024)
-def _regex(pattern: str, ignore_case: bool) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE if ignore_case else 0)
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -177,8 +172,12 @@ def _matches(data: Any, cond: Condition, now: datetime) -> bool:
         case "matchwildcard":
             return isinstance(value, str) and fnmatch.fnmatchcase(value, pattern)
         case "regex" | "iregex":
-            return isinstance(value, str) and \
-                _regex(pattern, op == "iregex").search(value) is not None
+            # linear-time engine: a hostile pattern cannot stall the executor
+            try:
+                return isinstance(value, str) and regex_search(
+                    pattern, value, ignore_case=op == "iregex")
+            except ExprError:
+                return False
         case "in":
             return _contains(pattern, value)
         case "nin":
@@ -206,9 +205,10 @@ def _check(cond: Condition, where: str) -> Condition:
             raise ValidationError(f"{where}.value: {op} needs a pattern string of at most "
                                   f"{MAX_PATTERN} characters")
         try:
-            _regex(value, op == "iregex")
-        except re.error as exc:
-            raise ValidationError(f"{where}.value: invalid regular expression: {exc}") from None
+            regex_search(value, "", ignore_case=op == "iregex")
+        except ExprError as exc:
+            raise ValidationError(f"{where}.value: invalid regular expression: {exc.message}"
+                                  ) from None
     elif op == "matchwildcard" and not isinstance(value, str):
         raise ValidationError(f"{where}.value: matchwildcard needs a glob pattern string")
     elif op in ("in", "nin") and not isinstance(value, list | str | dict):
