@@ -12,8 +12,16 @@ import pytest
 
 from attune.config import Settings
 from attune.embedded.nats_server import NatsServer
-from tests.conftest import ADMIN_PASSWORD
-from tests.processes import AttuneProcess, attune_command, clean_env, http, login, run_to_end
+from tests.conftest import ADMIN_PASSWORD, free_port
+from tests.processes import (
+    AttuneProcess,
+    attune_command,
+    clean_env,
+    http,
+    login,
+    run_to_end,
+    wait_until,
+)
 
 
 def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -104,3 +112,18 @@ async def test_up_with_external_servers_embeds_nothing(settings: Settings,
         assert await asyncio.to_thread(up.stop, signal.SIGINT) == 0
     finally:
         up.stop(signal.SIGKILL)
+
+
+def test_serve_waits_for_servers_and_still_stops_on_sigterm(tmp_path: Path) -> None:
+    # a service may start before NATS does: it waits, and SIGTERM still ends it
+    env = clean_env(ATTUNE_NATS_URL=f"nats://127.0.0.1:{free_port()}",
+                    ATTUNE_DATABASE_URL="postgresql://attune@127.0.0.1:1/attune",
+                    ATTUNE_JWT_SECRET="j" * 40, ATTUNE_ENCRYPTION_KEY="k" * 40)
+    waiting = AttuneProcess.start(["serve", "worker"], env, tmp_path / "logs")
+    try:
+        wait_until(lambda: "nats.error" in waiting.stderr(), timeout=30,
+                   what="a failed connection attempt")
+        assert waiting.proc.poll() is None  # still waiting for NATS
+        assert waiting.stop(signal.SIGTERM, timeout=15) == 0
+    finally:
+        waiting.stop(signal.SIGKILL)

@@ -19,6 +19,7 @@ from attune.cli.lifecycle import (
     attune_errors,
     configure_logging,
     run_until_signalled,
+    unless_stopped,
 )
 from attune.cli.output import CliError
 from attune.config import Settings, from_env
@@ -68,7 +69,9 @@ def serve(services: tuple[str, ...], log_level: str, log_format: str) -> None:
 
 
 async def _serve(settings: Settings, names: tuple[str, ...], stop: asyncio.Event) -> None:
-    ctx = await open_context(settings, name=f"attune-{'+'.join(names)}")
+    ctx = await unless_stopped(open_context(settings, name=f"attune-{'+'.join(names)}"), stop)
+    if ctx is None:
+        return  # stopped while waiting for the servers
     try:
         if "api" in names:
             await _seed(settings, ctx)

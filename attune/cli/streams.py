@@ -14,6 +14,8 @@ from attune.cli.output import CliError
 from attune.eventstore import declarations
 from attune.eventstore.connection import connect
 
+CONNECT_SECONDS = 10.0
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def streams() -> None:
@@ -47,7 +49,13 @@ def apply(nats_url: str | None, path: Path | None) -> None:
 
 
 async def _apply(url: str, decl: declarations.Declarations) -> list[str]:
-    nc = await connect(url, name="attune-streams-apply")
+    try:
+        # connect() waits for a server that is not up yet; a one-off command should not
+        nc = await asyncio.wait_for(connect(url, name="attune-streams-apply"),
+                                    CONNECT_SECONDS)
+    except TimeoutError:
+        raise CliError(f"cannot reach NATS at {url} within {CONNECT_SECONDS:g} s: is it "
+                       "running, and is the URL right?") from None
     try:
         return await declarations.apply(nc.jetstream(), decl)
     finally:

@@ -29,6 +29,7 @@ from attune.cli.lifecycle import (
     configure_logging,
     run_until_signalled,
     signals_interrupt,
+    unless_stopped,
 )
 from attune.cli.output import CliError, console
 from attune.config import Settings, default_data_dir, from_env
@@ -133,7 +134,9 @@ async def _platform(settings: Settings, stack: EmbeddedStack | None,
                     stop: asyncio.Event) -> None:
     if stack is not None:
         await stack.ensure_database()
-    ctx = await open_context(settings)
+    ctx = await unless_stopped(open_context(settings), stop)
+    if ctx is None:
+        return  # stopped while waiting for the servers
     try:
         password = settings.admin_password or secrets.token_urlsafe(12)
         try:
