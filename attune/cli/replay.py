@@ -53,7 +53,7 @@ def resolve_urls(nats_url: str | None, database_url: str | None) -> tuple[str, s
 
 @contextlib.asynccontextmanager
 async def servers(nats_url: str, database_url: str) -> AsyncIterator[Servers]:
-    nc = await connect(nats_url, name="attune-replay")
+    nc = await connect(nats_url, name="attune-replay", timeout=10)
     try:
         pool = await db.create_pool(database_url, min_size=1, max_size=2)
         try:

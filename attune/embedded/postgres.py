@@ -80,7 +80,7 @@ class PostgresServer:
         if self._user is not None:
             _allow_traverse([*self.data_dir.parents, *bin_dir().parents])
             os.chown(self.data_dir, self._user.pw_uid, self._user.pw_gid)
-        stop_stale(self.data_dir / "postmaster.pid", "postgres")
+        stop_stale(self.data_dir / "postmaster.pid", "postgres", sig=signal.SIGINT)
         run_as = self._run_as() or {"preexec_fn": lambda: die_with_parent(signal.SIGINT)}
         if not (self.data_dir / "PG_VERSION").exists():
             args = [str(bin_dir() / "initdb"), "-D", str(self.data_dir), "-U", "postgres",

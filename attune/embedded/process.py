@@ -21,13 +21,18 @@ def die_with_parent(sig: int = signal.SIGTERM) -> None:
 
 
 def alive(pid: int) -> bool:
+    """Running (a zombie is not: it has exited and only waits to be reaped)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
 
 
 def cmdline(pid: int) -> str:
@@ -51,7 +56,7 @@ def stop_pid(pid: int, *, sig: int = signal.SIGTERM, timeout: float = 10.0) -> N
             os.kill(pid, signal.SIGKILL)
 
 
-def stop_stale(pid_file: Path, marker: str) -> int | None:
+def stop_stale(pid_file: Path, marker: str, *, sig: int = signal.SIGTERM) -> int | None:
     """Stop the process named in `pid_file` if it still runs and its command line
     contains `marker` (so a recycled pid of another program is left alone)."""
     try:
@@ -60,5 +65,5 @@ def stop_stale(pid_file: Path, marker: str) -> int | None:
         return None
     if pid <= 0 or not alive(pid) or marker not in cmdline(pid):
         return None
-    stop_pid(pid)
+    stop_pid(pid, sig=sig)
     return pid

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import signal
 import socket
 from dataclasses import dataclass, field
 
@@ -85,7 +86,8 @@ class EmbeddedStack:
         """Stop servers of an earlier run that was killed before it could stop them."""
         stopped = [pid for pid in (
             stop_stale(self.data.nats_dir / "nats-server.pid", "nats-server"),
-            stop_stale(self.data.postgres_dir / "postmaster.pid", "postgres"),
+            stop_stale(self.data.postgres_dir / "postmaster.pid", "postgres",
+                       sig=signal.SIGINT),  # SIGINT = fast shutdown,
         ) if pid is not None]
         for pid in stopped:
             _log.warning("embedded.stale_server_stopped", pid=pid)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import nats
 from nats.aio.client import Client
 
@@ -13,7 +15,11 @@ MIN_SERVER = (2, 12)
 _log = log.get("nats")
 
 
-async def connect(url: str, *, name: str = "attune") -> Client:
+async def connect(url: str, *, name: str = "attune", timeout: float | None = None) -> Client:
+    """Connect to `url` (several servers of a cluster: comma-separated). Services wait
+    for NATS to come up (`timeout=None`); one-off commands pass a timeout."""
+    servers = [u.strip() for u in url.split(",") if u.strip()]
+
     async def on_disconnect() -> None:
         _log.warning("nats.disconnected", url=url)
 
@@ -24,10 +30,13 @@ async def connect(url: str, *, name: str = "attune") -> Client:
         _log.warning("nats.error", error=str(exc))
 
     try:
-        nc = await nats.connect(
-            url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+        nc = await asyncio.wait_for(nats.connect(
+            servers, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
             connect_timeout=5, allow_reconnect=True, disconnected_cb=on_disconnect,
-            reconnected_cb=on_reconnect, error_cb=on_error)
+            reconnected_cb=on_reconnect, error_cb=on_error), timeout)
+    except TimeoutError:
+        raise UnavailableError(f"cannot connect to NATS at {url} within {timeout:g} s: "
+                               "is it running?") from None
     except Exception as exc:
         raise UnavailableError(f"cannot connect to NATS at {url}: {exc}") from exc
     version = nc.connected_server_version

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from nats.js.api import (
 from nats.js.errors import BucketNotFoundError, NotFoundError
 
 import attune.log as log
+from attune.errors import BadRequestError
 from attune.paths import streams_dir
 
 _log = log.get("streams")
@@ -31,8 +33,18 @@ class Declarations:
     kv: list[KeyValueConfig] = field(default_factory=list)
 
 
+def replicas() -> int:
+    """Copies of each stream and bucket: 1 on one server; 3 on a NATS cluster
+    (ATTUNE_STREAM_REPLICAS=3, see ops/nats/)."""
+    raw = os.environ.get("ATTUNE_STREAM_REPLICAS", "1")
+    if not raw.isdigit() or not 1 <= int(raw) <= 5:
+        raise BadRequestError(f"ATTUNE_STREAM_REPLICAS must be 1-5, got {raw!r}")
+    return int(raw)
+
+
 def load(path: Path | None = None) -> Declarations:
     doc: dict[str, Any] = yaml.safe_load((path or streams_dir() / "streams.yaml").read_text())
+    copies = replicas()
     streams = [
         StreamConfig(
             name=s["name"], description=s.get("description"), subjects=s["subjects"],
@@ -41,6 +53,7 @@ def load(path: Path | None = None) -> Declarations:
             max_age=float(s.get("max_age", 0)), max_msg_size=s.get("max_msg_size"),
             duplicate_window=float(s.get("duplicate_window", 120)),
             allow_direct=s.get("allow_direct"), allow_atomic=s.get("allow_atomic"),
+            num_replicas=copies,
         )
         for s in doc.get("streams", [])
     ]
@@ -54,7 +67,7 @@ def load(path: Path | None = None) -> Declarations:
     ]
     kv = [KeyValueConfig(bucket=k["bucket"], description=k.get("description"),
                          ttl=float(k["ttl"]) if k.get("ttl") else None,
-                         history=k.get("history", 1))
+                         history=k.get("history", 1), replicas=copies)
           for k in doc.get("kv", [])]
     return Declarations(streams, consumers, kv)
 
