@@ -7,10 +7,13 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from attune.app import executions
 from attune.app.context import Context
+from attune.cli.replay import embedded_urls
+from attune.embedded.datadir import DataDir
 from attune.eventstore.envelope import Meta
 from attune.readmodel.projections import ALL, by_name
 from attune.readmodel.rebuild import rebuild
@@ -129,3 +132,20 @@ async def test_cli_rejects_unknown_projection_and_missing_servers(ctx: Context) 
     assert bare.returncode == 2
     assert "ATTUNE_NATS_URL" in bare.stderr
     assert by_name("executions").tables == ("executions",)
+
+
+def test_a_running_attune_up_is_found_from_its_data_dir(tmp_path: Path) -> None:
+    data = DataDir(tmp_path / "data")
+    data.create()
+    data.nats_dir.mkdir(parents=True)
+    data.postgres_dir.mkdir(parents=True)
+    (data.nats_dir / "nats-server.conf").write_text(
+        "# written by attune\nlisten: 127.0.0.1:14222\nhttp: 127.0.0.1:18222\n")
+    (data.postgres_dir / "postmaster.pid").write_text(
+        "4242\n/data/postgres\n1700000000\n15432\n\n127.0.0.1\n")
+    assert embedded_urls(data) is None  # nobody holds the lock: not running
+    with data.locked():
+        assert embedded_urls(data) == (
+            "nats://127.0.0.1:14222", "postgresql://postgres@127.0.0.1:15432/attune")
+    assert embedded_urls(data) is None
+    assert embedded_urls(DataDir(tmp_path / "elsewhere")) is None

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import os
+import re
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +20,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 import attune.log as log
+from attune.config import from_env
+from attune.embedded.datadir import DataDir
+from attune.embedded.stack import DATABASE
 from attune.errors import AttuneError
 from attune.eventstore.connection import connect
 from attune.readmodel import db
@@ -44,11 +49,44 @@ def server_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def resolve_urls(nats_url: str | None, database_url: str | None) -> tuple[str, str]:
+    """The flags or environment, else the servers of a running `attune up`."""
     if nats_url and database_url:
         return nats_url, database_url
+    if not nats_url and not database_url:
+        found = embedded_urls(DataDir(from_env().data_dir))
+        if found is not None:
+            return found
     raise click.UsageError(
         "where are the servers? set ATTUNE_NATS_URL and ATTUNE_DATABASE_URL (or pass "
-        "--nats-url and --database-url)")
+        "--nats-url and --database-url), or start `attune up` (ATTUNE_DATA_DIR chooses "
+        "its data directory)")
+
+
+def embedded_urls(data: DataDir) -> tuple[str, str] | None:
+    """URLs of the servers of the `attune up` running on `data`, read from the files
+    the servers write at every start; None when none runs there."""
+    try:
+        fd = os.open(data.lock_file, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        pass  # held: `attune up` runs
+    else:
+        return None
+    finally:
+        os.close(fd)
+    try:
+        conf = (data.nats_dir / "nats-server.conf").read_text()
+        pid_lines = (data.postgres_dir / "postmaster.pid").read_text().splitlines()
+    except OSError:
+        return None
+    listen = re.search(r"^listen:\s*([\w.:\[\]-]+?):(\d+)\s*$", conf, re.MULTILINE)
+    if listen is None or len(pid_lines) < 4 or not pid_lines[3].strip().isdigit():
+        return None
+    return (f"nats://{listen.group(1)}:{listen.group(2)}",
+            f"postgresql://postgres@127.0.0.1:{pid_lines[3].strip()}/{DATABASE}")
 
 
 @contextlib.asynccontextmanager

@@ -1,0 +1,1 @@
+"""Benchmarks: `attune bench pipeline` measures raw JetStream and the execution pipeline."""

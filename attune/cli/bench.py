@@ -1,0 +1,149 @@
+"""`attune bench pipeline`: how fast JetStream is here, and how much of it the
+execution pipeline turns into executions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+import attune.log as log
+from attune.bench.pipeline import Options, run
+from attune.bench.progress import Silent
+from attune.errors import AttuneError
+
+_err = Console(stderr=True)
+
+
+class BarProgress:
+    """One rich progress bar per phase, on stderr."""
+
+    def __init__(self, bar: Progress) -> None:
+        self.bar = bar
+        self.task: TaskID | None = None
+
+    def phase(self, name: str, total: int) -> None:
+        if self.task is not None:
+            self.bar.update(self.task, completed=self.bar.tasks[-1].total)
+        self.task = self.bar.add_task(name, total=total)
+
+    def update(self, done: int) -> None:
+        if self.task is not None:
+            self.bar.update(self.task, completed=done)
+
+
+@contextmanager
+def _progress(quiet: bool) -> Iterator[BarProgress | Silent]:
+    if quiet:
+        yield Silent()
+        return
+    columns = (TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=_err) as bar:
+        yield BarProgress(bar)
+
+
+@click.group()
+def bench() -> None:
+    """Benchmarks of this machine and of Attune on it."""
+
+
+@bench.command("pipeline")
+@click.option("--executions", "-n", default=1000, show_default=True,
+              type=click.IntRange(min=1), help="Executions submitted at saturation.")
+@click.option("--concurrency", default=64, show_default=True, type=click.IntRange(min=1),
+              help="Requests in flight at saturation.")
+@click.option("--rate", default=20.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Requests per second for the latency measurement.")
+@click.option("--duration", default=10.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds of the latency measurement.")
+@click.option("--raw-messages", default=20000, show_default=True,
+              type=click.IntRange(min=100), help="Messages of the raw JetStream measurement.")
+@click.option("--worker-concurrency", default=16, show_default=True,
+              type=click.IntRange(min=1), help="Actions the worker runs at once.")
+@click.option("--nats-url", envvar="ATTUNE_BENCH_NATS_URL", metavar="URL",
+              help="Use this NATS instead of starting one [env ATTUNE_BENCH_NATS_URL].")
+@click.option("--database-url", envvar="ATTUNE_BENCH_DATABASE_URL", metavar="URL",
+              help="Use this PostgreSQL instead of starting one "
+                   "[env ATTUNE_BENCH_DATABASE_URL].")
+@click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def pipeline(executions: int, concurrency: int, rate: float, duration: float,
+             raw_messages: int, worker_concurrency: int, nats_url: str | None,
+             database_url: str | None, output: str, quiet: bool) -> None:
+    """Measure raw JetStream (publish and consume with acks) and the manual-execution
+    pipeline with core.noop (executions/s at saturation, request->completed latency at
+    a fixed rate), and the ratio of the pipeline's JetStream appends/s to raw publishes/s.
+
+    Starts its own NATS and PostgreSQL in a temporary directory (durable settings as
+    `attune up`) unless --nats-url and --database-url are given; the platform runs in
+    this process.
+    """
+    log.configure(os.environ.get("ATTUNE_LOG_LEVEL", "error"), json=False)
+    options = Options(executions=executions, concurrency=concurrency, rate=rate,
+                      duration=duration, raw_messages=raw_messages,
+                      worker_concurrency=worker_concurrency, nats_url=nats_url,
+                      database_url=database_url)
+    try:
+        with _progress(quiet) as progress:
+            report = asyncio.run(run(options, progress))
+    except AttuneError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if output == "json":
+        click.echo(json.dumps(report, indent=2, sort_keys=True))
+    else:
+        Console().print(render(report))
+
+
+def render(report: dict[str, Any]) -> Table:
+    raw, sat, lat = report["raw_jetstream"], report["saturation"], report["latency"]
+    machine = report["machine"]
+    table = Table(title="attune bench pipeline", title_justify="left",
+                  caption=f"{machine['cpus']} CPUs, {machine['system']}, Python "
+                          f"{machine['python']}; {report['servers']['durability']}",
+                  caption_justify="left")
+    table.add_column("measure", no_wrap=True)
+    table.add_column("value", no_wrap=True)
+    rows: list[tuple[str, str]] = [
+        ("(a) raw JetStream publish, pipelined, acked",
+         f"{raw['publish_msgs_per_s']:,.0f} msgs/s ({raw['payload_bytes']} B bodies)"),
+        ("(a) raw durable pull consume, acked", f"{raw['consume_msgs_per_s']:,.0f} msgs/s"),
+        ("(b) executions/s at saturation",
+         f"{sat['executions_per_s']:,.1f}/s ({sat['executions']} in {sat['seconds']:.2f} s, "
+         f"{sat['concurrency']} requests in flight)"),
+        ("(b) JetStream appends per execution", f"{sat['appends_per_execution']:g}"),
+        ("(b) JetStream appends/s at saturation", f"{sat['appends_per_s']:,.0f} msgs/s"),
+        ("(b) ratio to (a) publish", f"{100 * report['ratio_appends_to_raw_publish']:.1f} %"),
+        (f"(b) request->completed at {lat['rate_per_s']:g}/s",
+         f"p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms "
+         f"({lat['executions']} executions)"),
+        ("(b) HTTP response (read-your-writes)",
+         f"p50 {lat['http_p50_ms']:.1f} ms, p99 {lat['http_p99_ms']:.1f} ms"),
+        ("(b) read model behind the last completion",
+         f"{1000 * sat['projection_lag_after_last_s']:.0f} ms"),
+        ("(b) outcomes", f"saturation: {_outcomes(sat['outcomes'])}; "
+                         f"fixed rate: {_outcomes(lat['outcomes'])}"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def _outcomes(outcomes: dict[str, int]) -> str:
+    return ", ".join(f"{n} {name}" for name, n in sorted(outcomes.items()))
