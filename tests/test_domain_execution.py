@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from attune.domain import execution as ex
+from attune.domain.action import ActionDef
 from attune.domain.events import catalogue, decode
-from attune.domain.pack import ActionDef
 from attune.errors import InvalidTransitionError
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

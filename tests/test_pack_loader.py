@@ -24,7 +24,8 @@ def make_pack(root: Path, action_yaml: str | None = None, *, script: str = "run.
 
 
 def test_core_pack_loads() -> None:
-    pack, actions = load_pack(packs_dir() / "core")
+    loaded = load_pack(packs_dir() / "core")
+    pack, actions = loaded.pack, loaded.actions
     assert pack.ref == "core" and pack.system
     assert {a.ref for a in actions} >= {"core.echo", "core.noop", "core.sleep"}
     assert all(a.runtime == "shell" for a in actions)
@@ -34,7 +35,8 @@ def test_a_pack_with_aliases_and_json_schema_parameters(tmp_path: Path) -> None:
     root = make_pack(tmp_path / "p", "ref: demo.run\nrunner_type: sh\nentry_point: run.sh\n"
                      "parameters:\n  type: object\n  required: [n]\n"
                      "  properties:\n    n: {type: integer, minLength: 1}\n")
-    pack, [action] = load_pack(root)
+    loaded = load_pack(root)
+    pack, [action] = loaded.pack, loaded.actions
     assert pack.version == "1.2.0" and pack.path == str(root.resolve())
     assert action.ref == "demo.run" and action.runtime == "shell"
     assert action.parameters["n"].required and action.parameters["n"].type == "integer"
@@ -71,7 +73,7 @@ def test_hostile_actions_are_refused(tmp_path: Path, action_yaml: str, message: 
 def test_symlink_out_of_the_pack_is_refused(tmp_path: Path) -> None:
     root = make_pack(tmp_path / "p")
     os.symlink("/etc/passwd", root / "actions" / "leak.sh")
-    with pytest.raises(PackError, match="actions/leak.sh: symlink leads out of the pack"):
+    with pytest.raises(PackError, match=re.escape("actions/leak.sh: symlink leads out")):
         load_pack(root)
 
 
@@ -105,5 +107,5 @@ def test_relative_missing_and_oversized(tmp_path: Path) -> None:
         load_pack(tmp_path / "nope")
     root = make_pack(tmp_path / "p")
     (root / "actions" / "big.yaml").write_text("a: " + "x" * (1024 * 1024 + 10))
-    with pytest.raises(PackError, match="actions/big.yaml: file is .* over the"):
+    with pytest.raises(PackError, match=r"actions/big\.yaml: file is .* over the"):
         load_pack(root)

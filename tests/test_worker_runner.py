@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from attune.domain.pack import ActionDef
+from attune.domain.action import ActionDef
 from attune.worker import output, params
 from attune.worker.runner import RunRequest, run
 

@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
+from attune.domain.action import OutputFormat, ParameterDelivery, ParameterFormat, Runtime
 from attune.domain.execution import Outcome, Status
-from attune.domain.pack import OutputFormat, ParameterDelivery, ParameterFormat, Runtime
 from attune.domain.params import ParamSpec
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

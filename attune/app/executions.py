@@ -7,7 +7,7 @@ from uuid import uuid4
 
 from attune.app.context import Context
 from attune.domain import execution as ex
-from attune.domain.pack import ActionDef
+from attune.domain.action import ActionDef
 from attune.domain.params import secret_names, validate_parameters
 from attune.errors import BadRequestError, ConcurrencyError, NotFoundError
 from attune.eventstore.envelope import Envelope, Meta

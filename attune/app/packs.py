@@ -1,29 +1,77 @@
-"""Registering packs: load the directory, append `pack.registered`."""
+"""Registering packs: load the directory, then append — atomically — `pack.registered`
+and the `<kind>.defined` / `<kind>.deleted` events of every component that changed.
+Registering identical content again appends nothing."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+from uuid import uuid4
 
+from pydantic import BaseModel
+
+from attune.app import catalog as components
 from attune.app.context import Context
+from attune.domain import catalog
+from attune.domain.action import ACTION
 from attune.domain.pack import PackRegistered
+from attune.errors import ConcurrencyError
 from attune.eventstore.envelope import Meta
-from attune.packs.loader import load_pack
+from attune.eventstore.store import Append
+from attune.packs.loader import LoadedPack, load_pack
+
+MAX_ATTEMPTS = 5
 
 
 async def register(ctx: Context, directory: str | Path, *, meta: Meta
-                   ) -> tuple[PackRegistered, int]:
-    """Returns the event and its stream sequence. Re-registering replaces the pack's
-    actions; registering identical content again appends nothing new."""
+                   ) -> tuple[LoadedPack, int]:
+    """Returns what was loaded and the stream sequence to wait for."""
     # file reading and YAML parsing stay off the event loop
-    pack, actions = await asyncio.to_thread(load_pack, directory)
-    event = PackRegistered(at=ctx.clock(), pack=pack, actions=actions)
-    _, version = await ctx.store.load("pack", pack.ref)
-    if version:
-        current = await ctx.store.read(version)
-        if (current is not None and isinstance(current.event, PackRegistered)
-                and current.event.pack == pack and current.event.actions == actions):
-            return current.event, version
-    seq = await ctx.store.append(pack.ref, event, expected_version=version,
-                                 msg_id=f"pack:{pack.ref}:{version}", meta=meta)
-    return event, seq
+    loaded = await asyncio.to_thread(load_pack, directory)
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            return loaded, await _append(ctx, loaded, meta)
+        except ConcurrencyError:
+            if attempt == MAX_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _append(ctx: Context, loaded: LoadedPack, meta: Meta) -> int:
+    pack = loaded.pack
+    history, pack_version = await ctx.store.load("pack", pack.ref)
+    previous = next((e.event for e in reversed(history)
+                     if isinstance(e.event, PackRegistered)), None)
+    appends: list[Append] = []
+    appends += await _changes(ctx, ACTION, {a.ref: a for a in loaded.actions},
+                              previous.actions if previous else [])
+    event = PackRegistered(at=ctx.clock(), pack=pack,
+                           actions=[a.ref for a in loaded.actions])
+    if not appends and previous is not None and _same(previous, event):
+        return pack_version
+    appends.append(Append(pack.ref, event, pack_version, uuid4().hex))
+    return await ctx.store.append_batch(appends, meta=meta)
+
+
+def _same(a: PackRegistered, b: PackRegistered) -> bool:
+    return a.model_dump(exclude={"at"}) == b.model_dump(exclude={"at"})
+
+
+async def _changes(ctx: Context, kind: catalog.Kind[Any], wanted: dict[str, BaseModel],
+                   previous_refs: Sequence[str]) -> list[Append]:
+    """Appends that bring the pack's components of one kind to `wanted` (by ref)."""
+    gone = [ref for ref in previous_refs if ref not in wanted]
+    refs = [*wanted, *gone]
+    loaded = await asyncio.gather(*(components.load(ctx, kind, ref) for ref in refs))
+    appends: list[Append] = []
+    for ref, (state, version) in zip(refs, loaded, strict=True):
+        command: catalog.Command[Any] = (
+            catalog.Define(definition=wanted[ref], source="pack", keep_enabled=True)
+            if ref in wanted else catalog.Delete(allow_pack=True))
+        if ref not in wanted and state is None:
+            continue
+        events = catalog.decide(kind, state, command, ref=ref, now=ctx.clock())
+        appends += [Append(ref, e, version, uuid4().hex) for e in events]
+    return appends

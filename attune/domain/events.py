@@ -54,7 +54,13 @@ def event_class(type_name: str) -> type[Event]:
 
 def catalogue() -> dict[str, type[Event]]:
     """All registered event types by their `type` name (imports every domain module)."""
-    from attune.domain import execution, identity, pack  # noqa: F401  (registration side effect)
+    from attune.domain import (  # noqa: F401  (registration side effect)
+        action,
+        execution,
+        identity,
+        pack,
+        trigger,
+    )
 
     return dict(sorted(_CATALOGUE.items()))
 

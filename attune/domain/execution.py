@@ -16,8 +16,8 @@ from typing import Any, Literal, assert_never
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from attune.domain.action import ActionDef
 from attune.domain.events import Event, register
-from attune.domain.pack import ActionDef
 from attune.errors import InvalidTransitionError
 
 

@@ -1,8 +1,5 @@
-"""Packs and the actions they ship.
-
-A pack is one aggregate (`attune.pack.<ref>.*`); its actions travel inside the
-`pack.registered` event so a registration is one atomic fact, and the actions
-read model is derived from it.
+"""Packs: the unit of distribution. A pack is an aggregate (`attune.pack.<ref>.*`); what
+it ships (actions, triggers, rules...) are aggregates of their own (`attune.domain.catalog`).
 """
 
 from __future__ import annotations
@@ -13,46 +10,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from attune.domain.events import Event, register
-from attune.domain.params import ParamSchema
 
 PACK_REF = re.compile(r"^[a-z][a-z0-9_-]*$")
-ACTION_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
-
-Runtime = Literal["shell", "python", "nodejs", "native"]
-
-#: Name aliases accepted in `runner_type`, mapped to the runtime that runs them.
-RUNTIME_ALIASES: dict[str, Runtime] = {
-    "shell": "shell", "bash": "shell", "sh": "shell", "core.shell": "shell",
-    "python": "python", "python3": "python", "core.python": "python",
-    "node": "nodejs", "nodejs": "nodejs", "node.js": "nodejs", "core.nodejs": "nodejs",
-    "native": "native", "core.native": "native", "standalone": "native", "builtin": "native",
-}
-
-ParameterFormat = Literal["json", "dotenv", "yaml"]
-ParameterDelivery = Literal["stdin", "file"]
-OutputFormat = Literal["text", "json", "yaml", "jsonl"]
-
-
-class ActionDef(BaseModel):
-    """An action as registered: everything a worker needs to run it."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    ref: str
-    pack_ref: str
-    name: str
-    label: str
-    description: str = ""
-    enabled: bool = True
-    runtime: Runtime
-    entry_point: str
-    parameters: ParamSchema = Field(default_factory=dict)
-    parameter_delivery: ParameterDelivery = "stdin"
-    parameter_format: ParameterFormat = "json"
-    output_format: OutputFormat = "text"
-    timeout_seconds: int | None = None
-    tags: list[str] = Field(default_factory=list)
-
 
 class PackDef(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -73,8 +32,12 @@ class PackDef(BaseModel):
 
 @register
 class PackRegistered(Event):
-    """A pack was registered or re-registered; its action list replaces the previous one."""
+    """A pack was registered or re-registered. Its components are aggregates of their own:
+    the same atomic append carries their `<kind>.defined` / `<kind>.deleted` events; this
+    event lists the refs the pack has now."""
 
     type: Literal["pack.registered"] = "pack.registered"
     pack: PackDef
-    actions: list[ActionDef]
+    actions: list[str] = Field(default_factory=list)
+    triggers: list[str] = Field(default_factory=list)
+    rules: list[str] = Field(default_factory=list)

@@ -13,6 +13,7 @@ from uuid import uuid4
 import orjson
 
 from attune.domain.events import Event, decode
+from attune.eventstore.subjects import untoken
 
 MSG_ID = "Nats-Msg-Id"
 TYPE = "Attune-Type"
@@ -52,6 +53,11 @@ class Envelope:
     def key(self) -> str:
         """The aggregate key token of the subject (`new` for creation events)."""
         return self.subject.split(".")[2]
+
+    @property
+    def ref(self) -> str:
+        """The aggregate key as written (a ref such as `core.echo`, a login...)."""
+        return untoken(self.key)
 
     @property
     def aggregate_id(self) -> int:

@@ -7,6 +7,10 @@ JetStream rejects it (err 10071) when another append got there first.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from uuid import uuid4
+
+import orjson
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import Header
@@ -22,6 +26,19 @@ EVENTS_STREAM = "ATTUNE_EVENTS"
 WRONG_LAST_SEQUENCE = 10071
 MESSAGE_TOO_LARGE = 10054
 EXPECTED_SUBJECT = "Nats-Expected-Last-Subject-Sequence-Subject"
+
+
+BATCH_LIMIT = 1000  # JetStream's cap on one atomic batch
+
+
+@dataclass(frozen=True)
+class Append:
+    """One event of an atomic batch (see `EventStore.append_batch`)."""
+
+    key: str | int
+    event: Event
+    expected_version: int | None
+    msg_id: str
 
 
 class EventStore:
@@ -62,6 +79,44 @@ class EventStore:
                 ) from exc
             raise _translate(exc, event) from exc
         return int(ack.seq)
+
+    async def append_batch(self, appends: list[Append], *, meta: Meta) -> int:
+        """Append several events (of one or many aggregates) atomically: all are stored,
+        in order, or none is (NATS >= 2.12 atomic batch). Each states its own expected
+        version; one conflict rejects the whole batch with ConcurrencyError. Returns the
+        sequence of the last event (the batch is contiguous)."""
+        if not appends:
+            raise ValueError("empty batch")
+        if len(appends) > BATCH_LIMIT:
+            raise PayloadTooLargeError(f"{len(appends)} events in one atomic append: the "
+                                       f"limit is {BATCH_LIMIT}")
+        batch_id = uuid4().hex
+        last = len(appends)
+        reply = None
+        for number, item in enumerate(appends, start=1):
+            data, headers = encode(item.event, msg_id=item.msg_id, meta=meta)
+            headers.update({"Nats-Batch-Id": batch_id, "Nats-Batch-Sequence": str(number)})
+            if item.expected_version is not None:
+                headers[Header.EXPECTED_LAST_SUBJECT_SEQUENCE] = str(item.expected_version)
+                headers[EXPECTED_SUBJECT] = subjects.aggregate_filter(item.event.aggregate,
+                                                                      item.key)
+            subject = subjects.aggregate_subject(item.event.aggregate, item.key,
+                                                 item.event.name)
+            if number < last:
+                await self.nc.publish(subject, data, headers=headers)
+            else:
+                headers["Nats-Batch-Commit"] = "1"
+                reply = await self.nc.request(subject, data, headers=headers, timeout=10)
+        assert reply is not None
+        answer = orjson.loads(reply.data)
+        error = answer.get("error")
+        if error:
+            if error.get("err_code") == WRONG_LAST_SEQUENCE:
+                raise ConcurrencyError(f"a component changed meanwhile: {error['description']}")
+            if error.get("err_code") == MESSAGE_TOO_LARGE:
+                raise PayloadTooLargeError("an event of the batch is too large to record")
+            raise APIError(**error)
+        return int(answer["seq"])
 
     async def load(self, aggregate: str, key: str | int, *, created_at: int | None = None
                    ) -> tuple[list[Envelope], int]:

@@ -13,16 +13,25 @@ import re
 
 PREFIX = "attune"
 NEW = "new"
-_PLAIN = re.compile(r"^[A-Za-z0-9_-]+$")
+_PLAIN = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
 
 
 def token(key: str | int) -> str:
-    """A subject token for an aggregate key. Plain keys stay readable; anything with
-    dots, spaces or wildcards is base64url-encoded behind a `~` (injective)."""
+    """A subject token for an aggregate key. Plain keys and dotted refs stay readable
+    (`core.echo` -> `core:echo`: plain keys contain no `:`, so this is injective);
+    anything else is base64url-encoded behind a `~`."""
     text = str(key)
     if _PLAIN.match(text) and text != NEW:
-        return text
+        return text.replace(".", ":")
     return "~" + base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def untoken(tok: str) -> str:
+    """The key a subject token stands for (inverse of `token`)."""
+    if tok.startswith("~"):
+        raw = tok[1:]
+        return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+    return tok.replace(":", ".")
 
 
 def aggregate_subject(aggregate: str, key: str | int, event_name: str) -> str:

@@ -8,12 +8,14 @@ invalid or oversized YAML, unknown runtimes, bad refs, bad parameter schemas.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
-from attune.domain.pack import ACTION_NAME, PACK_REF, RUNTIME_ALIASES, ActionDef, PackDef
+from attune.domain.action import ACTION_NAME, RUNTIME_ALIASES, ActionDef
+from attune.domain.pack import PACK_REF, PackDef
 from attune.domain.params import ParamSpec
 from attune.errors import PackError
 from attune.packs.yamlfile import load_mapping
@@ -130,7 +132,13 @@ def _action(root: Path, path: Path, pack_ref: str) -> ActionDef:
         raise PackError(f"{shown}: field '{where}': {first['msg']}") from None
 
 
-def load_pack(directory: str | Path) -> tuple[PackDef, list[ActionDef]]:
+@dataclass(frozen=True)
+class LoadedPack:
+    pack: PackDef
+    actions: list[ActionDef] = field(default_factory=list)
+
+
+def load_pack(directory: str | Path) -> LoadedPack:
     try:
         return _load_pack(directory)
     except OSError as exc:  # unreadable files, over-long paths: the pack's author can fix them
@@ -138,7 +146,7 @@ def load_pack(directory: str | Path) -> tuple[PackDef, list[ActionDef]]:
         raise PackError(f"{where}: cannot read the pack: {exc.strerror or exc}") from None
 
 
-def _load_pack(directory: str | Path) -> tuple[PackDef, list[ActionDef]]:
+def _load_pack(directory: str | Path) -> LoadedPack:
     root = Path(directory)
     if not root.is_absolute():
         raise PackError(f"pack path {str(directory)!r} must be absolute")
@@ -180,4 +188,4 @@ def _load_pack(directory: str | Path) -> tuple[PackDef, list[ActionDef]]:
         if action.ref in seen:
             raise PackError(f"actions/: action {action.ref!r} is defined twice")
         seen.add(action.ref)
-    return pack, actions
+    return LoadedPack(pack=pack, actions=actions)

@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 import yaml
 
-from attune.domain.pack import OutputFormat
+from attune.domain.action import OutputFormat
 
 
 def parse(stdout: str, fmt: OutputFormat) -> Any:

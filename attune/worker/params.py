@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 import yaml
 
-from attune.domain.pack import ParameterFormat
+from attune.domain.action import ParameterFormat
 
 
 def _dotenv_value(value: Any) -> str:

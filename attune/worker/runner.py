@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from attune.domain.action import ActionDef
 from attune.domain.execution import Outcome
-from attune.domain.pack import ActionDef
 from attune.worker import output, params
 
 #: Per-stream bytes kept in the outcome event (events stay small; full logs are a later issue).

@@ -16,7 +16,7 @@ import attune.log as log
 from attune.app import executions
 from attune.app.context import Context
 from attune.domain import execution as ex
-from attune.domain.pack import Runtime
+from attune.domain.action import Runtime
 from attune.eventstore.consumer import DurableConsumer
 from attune.eventstore.envelope import Meta
 from attune.executor.service import WORK_STREAM

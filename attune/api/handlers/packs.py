@@ -14,12 +14,12 @@ from attune.app import packs
 
 async def register_pack(call: Call) -> web.Response:
     path = call.body_as(PackRegisterRequest).path
-    event, seq = await packs.register(call.ctx, path, meta=call.meta)
+    loaded, seq = await packs.register(call.ctx, path, meta=call.meta)
     if await call.waiter.wait_for(seq, WRITE_WAIT_SECONDS):
-        return envelopes.single(await catalog.get_pack(call.ctx.pool, event.pack.ref),
+        return envelopes.single(await catalog.get_pack(call.ctx.pool, loaded.pack.ref),
                                 sequence=seq)
-    pending = PackDetailOut(**catalog.pack_out(event.pack).model_dump(),
-                            actions=[catalog.action_out(a) for a in event.actions])
+    pending = PackDetailOut(**catalog.pack_out(loaded.pack).model_dump(),
+                            actions=[catalog.action_out(a) for a in loaded.actions])
     return envelopes.single(pending, status=202, sequence=seq)
 
 

@@ -7,7 +7,8 @@ from typing import Any
 import asyncpg
 
 from attune.api.models import ActionOut, PackDetailOut, PackOut
-from attune.domain.pack import ActionDef, PackDef
+from attune.domain.action import ActionDef
+from attune.domain.pack import PackDef
 from attune.errors import NotFoundError
 
 _PACK_COLUMNS = "definition, created, updated"

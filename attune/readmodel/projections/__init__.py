@@ -1,11 +1,18 @@
 """The read models, one module each. `ALL` is what the projector runs."""
 
+from attune.domain.action import ACTION
 from attune.readmodel.projection import Projection
+from attune.readmodel.projections.catalog import CatalogProjection
 from attune.readmodel.projections.executions import ExecutionsProjection
 from attune.readmodel.projections.identities import IdentitiesProjection
 from attune.readmodel.projections.packs import PacksProjection
 
-ALL: tuple[Projection, ...] = (IdentitiesProjection(), PacksProjection(), ExecutionsProjection())
+ACTIONS = CatalogProjection(
+    "actions", ACTION, "actions",
+    lambda a: {"label": a.label, "description": a.description, "runtime": a.runtime})
+
+ALL: tuple[Projection, ...] = (IdentitiesProjection(), PacksProjection(), ACTIONS,
+                               ExecutionsProjection())
 
 
 def by_name(name: str) -> Projection:

@@ -1,0 +1,76 @@
+"""Actions: what workers run. An action is a catalogue component (`attune.domain.catalog`)
+keyed by its ref, e.g. `attune.action.core:echo.defined`."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from attune.domain.catalog import DefinedEvent, Kind
+from attune.domain.events import Event, register
+from attune.domain.params import ParamSchema
+
+ACTION_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+Runtime = Literal["shell", "python", "nodejs", "native"]
+
+#: Name aliases accepted in `runner_type`, mapped to the runtime that runs them.
+RUNTIME_ALIASES: dict[str, Runtime] = {
+    "shell": "shell", "bash": "shell", "sh": "shell", "core.shell": "shell",
+    "python": "python", "python3": "python", "core.python": "python",
+    "node": "nodejs", "nodejs": "nodejs", "node.js": "nodejs", "core.nodejs": "nodejs",
+    "native": "native", "core.native": "native", "standalone": "native", "builtin": "native",
+}
+
+ParameterFormat = Literal["json", "dotenv", "yaml"]
+ParameterDelivery = Literal["stdin", "file"]
+OutputFormat = Literal["text", "json", "yaml", "jsonl"]
+
+
+class ActionDef(BaseModel):
+    """An action as registered: everything a worker needs to run it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ref: str
+    pack_ref: str
+    name: str
+    label: str
+    description: str = ""
+    enabled: bool = True
+    runtime: Runtime
+    entry_point: str
+    parameters: ParamSchema = Field(default_factory=dict)
+    parameter_delivery: ParameterDelivery = "stdin"
+    parameter_format: ParameterFormat = "json"
+    output_format: OutputFormat = "text"
+    timeout_seconds: int | None = None
+    tags: list[str] = Field(default_factory=list)
+
+
+
+
+@register
+class ActionDefined(DefinedEvent[ActionDef]):
+    type: Literal["action.defined"] = "action.defined"
+
+
+@register
+class ActionEnabled(Event):
+    type: Literal["action.enabled"] = "action.enabled"
+
+
+@register
+class ActionDisabled(Event):
+    type: Literal["action.disabled"] = "action.disabled"
+
+
+@register
+class ActionDeleted(Event):
+    type: Literal["action.deleted"] = "action.deleted"
+
+
+ACTION = Kind(name="action", defined=ActionDefined, enabled=ActionEnabled,
+              disabled=ActionDisabled, deleted=ActionDeleted)
