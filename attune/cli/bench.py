@@ -118,8 +118,8 @@ def render(report: dict[str, Any]) -> Table:
                   caption=f"{machine['cpus']} CPUs, {machine['system']}, Python "
                           f"{machine['python']}; {report['servers']['durability']}",
                   caption_justify="left")
-    table.add_column("measure", no_wrap=True)
-    table.add_column("value", no_wrap=True)
+    table.add_column("measure")
+    table.add_column("value")
     rows: list[tuple[str, str]] = [
         ("(a) raw JetStream publish, pipelined, acked",
          f"{raw['publish_msgs_per_s']:,.0f} msgs/s ({raw['payload_bytes']} B bodies)"),
