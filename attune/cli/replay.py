@@ -140,7 +140,7 @@ def _run(coro: Any) -> Any:
 def replay() -> None:
     """Rebuild read models from the event stream, or verify them against it."""
     # Logs go to stderr, so stdout stays the report (and --json stays parseable).
-    log.configure(os.environ.get("ATTUNE_LOG_LEVEL", "warning"), json=False)
+    log.configure(os.environ.get("ATTUNE_LOG_LEVEL", "error"), json=False)
 
 
 @replay.command("rebuild")
