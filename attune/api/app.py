@@ -13,6 +13,7 @@ from aiohttp import web
 from attune.api.consistency import ProjectionWaiter
 from attune.api.endpoint import CONTEXT, WAITER, endpoint
 from attune.api.errors import error_middleware
+from attune.api.handlers.health import STARTED_AT
 from attune.api.handlers.spec import SPEC
 from attune.api.openapi import build
 from attune.api.request_log import request_log_middleware
@@ -34,6 +35,7 @@ def create_app(ctx: Context, routes: Sequence[Route] = ROUTES) -> web.Applicatio
 
 
 async def _listen(app: web.Application) -> AsyncIterator[None]:
+    app[STARTED_AT] = await app[CONTEXT].store.last_sequence()
     stop = asyncio.Event()
     task = asyncio.create_task(app[WAITER].run(stop))
     yield

@@ -30,7 +30,8 @@ async def request(ctx: Context, action_ref: str, parameters: dict[str, Any], *,
                   meta: Meta, env_vars: dict[str, str] | None = None,
                   timeout_seconds: int | None = None, requested_by: int | None = None,
                   parent: int | None = None, enforcement: int | None = None,
-                  idempotency_key: str | None = None) -> int:
+                  rule_ref: str | None = None, trigger_ref: str | None = None,
+                  event_id: int | None = None, idempotency_key: str | None = None) -> int:
     """Validate and append `execution.requested`; returns the new execution id
     (= its stream sequence, so it is also the sequence to wait for)."""
     action, pack_path = await load_action(ctx, action_ref)
@@ -50,7 +51,7 @@ async def request(ctx: Context, action_ref: str, parameters: dict[str, Any], *,
     event = ex.ExecutionRequested(
         at=ctx.clock(), action=action, pack_path=pack_path, parameters=sealed, env_vars=env,
         timeout_seconds=timeout, requested_by=requested_by, parent=parent,
-        enforcement=enforcement)
+        enforcement=enforcement, rule_ref=rule_ref, trigger_ref=trigger_ref, event_id=event_id)
     msg_id = f"execution-request:{idempotency_key}" if idempotency_key else uuid4().hex
     return await ctx.store.create(event, msg_id=msg_id, meta=meta)
 

@@ -17,7 +17,9 @@ from attune.app.context import Context
 from attune.domain import catalog
 from attune.domain.action import ACTION
 from attune.domain.pack import PackRegistered
-from attune.errors import ConcurrencyError
+from attune.domain.rule import RULE
+from attune.domain.trigger import TRIGGER
+from attune.errors import ConcurrencyError, PackError
 from attune.eventstore.envelope import Meta
 from attune.eventstore.store import Append
 from attune.packs.loader import LoadedPack, load_pack
@@ -44,15 +46,41 @@ async def _append(ctx: Context, loaded: LoadedPack, meta: Meta) -> int:
     history, pack_version = await ctx.store.load("pack", pack.ref)
     previous = next((e.event for e in reversed(history)
                      if isinstance(e.event, PackRegistered)), None)
+    await _check_rule_references(ctx, loaded)
     appends: list[Append] = []
     appends += await _changes(ctx, ACTION, {a.ref: a for a in loaded.actions},
                               previous.actions if previous else [])
+    appends += await _changes(ctx, TRIGGER, {t.ref: t for t in loaded.triggers},
+                              previous.triggers if previous else [])
+    appends += await _changes(ctx, RULE, {r.ref: r for r in loaded.rules},
+                              previous.rules if previous else [])
     event = PackRegistered(at=ctx.clock(), pack=pack,
-                           actions=[a.ref for a in loaded.actions])
+                           actions=[a.ref for a in loaded.actions],
+                           triggers=[t.ref for t in loaded.triggers],
+                           rules=[r.ref for r in loaded.rules])
     if not appends and previous is not None and _same(previous, event):
         return pack_version
     appends.append(Append(pack.ref, event, pack_version, uuid4().hex))
     return await ctx.store.append_batch(appends, meta=meta)
+
+
+async def _check_rule_references(ctx: Context, loaded: LoadedPack) -> None:
+    """A pack's rules must name triggers and actions that exist (here or registered)."""
+    for kind, table, refs, own in (
+            ("trigger", "triggers", {r.trigger_ref for r in loaded.rules},
+             {t.ref for t in loaded.triggers}),
+            ("action", "actions", {r.action_ref for r in loaded.rules},
+             {a.ref for a in loaded.actions})):
+        missing = refs - own
+        if missing:
+            found = {row["ref"] for row in await ctx.pool.fetch(
+                f"SELECT ref FROM {table} WHERE ref = ANY($1::text[])", sorted(missing))}
+            missing -= found
+        if missing:
+            rule = next(r for r in loaded.rules
+                        if getattr(r, f"{kind}_ref") in missing)
+            raise PackError(f"rules: {rule.ref}: {kind}_ref {getattr(rule, f'{kind}_ref')!r} "
+                            f"is not registered: register the pack that defines it first")
 
 
 def _same(a: PackRegistered, b: PackRegistered) -> bool:

@@ -56,10 +56,13 @@ def catalogue() -> dict[str, type[Event]]:
     """All registered event types by their `type` name (imports every domain module)."""
     from attune.domain import (  # noqa: F401  (registration side effect)
         action,
+        enforcement,
         execution,
         identity,
         pack,
+        rule,
         trigger,
+        trigger_event,
     )
 
     return dict(sorted(_CATALOGUE.items()))

@@ -64,6 +64,10 @@ class ExecutionRequested(Event):
     requested_by: int | None = None
     parent: int | None = None
     enforcement: int | None = None
+    #: Set when a rule asked for it: the rule, its trigger and the event that matched.
+    rule_ref: str | None = None
+    trigger_ref: str | None = None
+    event_id: int | None = None
 
 
 @register

@@ -1,24 +1,33 @@
-"""Load a pack directory into a `PackDef` and its `ActionDef`s, refusing hostile
+"""Load a pack directory — pack.yaml, actions/, triggers/, rules/ — refusing hostile
 content with a message that names the file and field.
 
 Refused: symlinks leading out of the pack, entry points outside `actions/`,
-invalid or oversized YAML, unknown runtimes, bad refs, bad parameter schemas.
+invalid or oversized YAML, unknown runtimes, bad refs, bad parameter schemas,
+rule conditions and templates that cannot work.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 from pydantic import ValidationError as PydanticValidationError
 
-from attune.domain.action import ACTION_NAME, RUNTIME_ALIASES, ActionDef
+from attune.domain.action import ActionDef
 from attune.domain.pack import PACK_REF, PackDef
-from attune.domain.params import ParamSpec
+from attune.domain.rule import RuleDef
+from attune.domain.trigger import TriggerDef
 from attune.errors import PackError
+from attune.packs import fields
+from attune.packs.actions import load_action
+from attune.packs.rules import load_rule
+from attune.packs.triggers import load_trigger
 from attune.packs.yamlfile import load_mapping
+
+C = TypeVar("C")
 
 MAX_FILES = 5000
 
@@ -39,103 +48,12 @@ def _check_tree(root: Path) -> None:
                                     f"(to {target})")
 
 
-def _field(doc: dict[str, Any], key: str, shown: str, kind: type, *, required: bool = False,
-           default: Any = None) -> Any:
-    if key not in doc or doc[key] is None:
-        if required:
-            raise PackError(f"{shown}: field '{key}' is required")
-        return default
-    value = doc[key]
-    # bool is an int subclass: `true` is no integer here
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise PackError(f"{shown}: field '{key}' must be {kind.__name__}, got "
-                        f"{type(value).__name__}")
-    return value
-
-
-def _parameters(raw: Any, shown: str) -> dict[str, ParamSpec]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise PackError(f"{shown}: field 'parameters' must be a mapping of name -> schema")
-    # Older packs use JSON Schema: {type: object, properties: {...}, required: [...]}
-    if raw.get("type") == "object" and isinstance(raw.get("properties"), dict):
-        required = set(raw.get("required") or [])
-        raw = {k: {**v, "required": k in required} if isinstance(v, dict) else v
-               for k, v in raw["properties"].items()}
-    out: dict[str, ParamSpec] = {}
-    for name, spec in raw.items():
-        if not isinstance(name, str) or not name.isidentifier():
-            raise PackError(f"{shown}: parameters.{name}: name must be an identifier")
-        if not isinstance(spec, dict):
-            raise PackError(f"{shown}: parameters.{name}: must be a mapping (type, required, ...)")
-        try:
-            out[name] = ParamSpec.model_validate(spec)
-        except PydanticValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise PackError(f"{shown}: parameters.{name}.{where}: {first['msg']}") from None
-    return out
-
-
-def _action(root: Path, path: Path, pack_ref: str) -> ActionDef:
-    shown = str(path.relative_to(root))
-    doc = load_mapping(path, shown)
-    name = _field(doc, "name", shown, str)
-    ref = _field(doc, "ref", shown, str)
-    if ref and "." in ref:
-        prefix, _, short = ref.partition(".")
-        if prefix != pack_ref:
-            raise PackError(f"{shown}: field 'ref' {ref!r} must start with the pack ref "
-                            f"'{pack_ref}.'")
-        name = name or short
-    name = name or ref or path.stem
-    if not ACTION_NAME.match(name):
-        raise PackError(f"{shown}: field 'name' {name!r} must match [a-z][a-z0-9_-]*")
-    runner = _field(doc, "runner_type", shown, str) or _field(doc, "runtime", shown, str)
-    if runner is None:
-        raise PackError(f"{shown}: field 'runner_type' is required (shell, python, nodejs, "
-                        "native)")
-    runtime = RUNTIME_ALIASES.get(runner.lower())
-    if runtime is None:
-        known = ", ".join(sorted({*RUNTIME_ALIASES}))
-        raise PackError(f"{shown}: field 'runner_type': unknown runtime {runner!r} "
-                        f"(known: {known})")
-    entry = _field(doc, "entry_point", shown, str, required=True)
-    actions_dir = (root / "actions").resolve()
-    target = (actions_dir / entry).resolve()
-    if os.path.isabs(entry) or not target.is_relative_to(actions_dir):
-        raise PackError(f"{shown}: field 'entry_point' {entry!r} must stay inside actions/")
-    if not target.is_file():
-        raise PackError(f"{shown}: field 'entry_point': file actions/{entry} not found")
-    timeout = doc.get("timeout_seconds", doc.get("timeout"))
-    if timeout is not None and (not isinstance(timeout, int) or isinstance(timeout, bool)
-                                or timeout <= 0):
-        raise PackError(f"{shown}: field 'timeout_seconds' must be a positive integer")
-    try:
-        return ActionDef(
-            ref=f"{pack_ref}.{name}", pack_ref=pack_ref, name=name,
-            label=_field(doc, "label", shown, str) or name,
-            description=_field(doc, "description", shown, str, default=""),
-            enabled=_field(doc, "enabled", shown, bool, default=True),
-            runtime=runtime, entry_point=entry,
-            parameters=_parameters(doc.get("parameters"), shown),
-            parameter_delivery=doc.get("parameter_delivery", "stdin"),
-            parameter_format=doc.get("parameter_format", "json"),
-            output_format=doc.get("output_format", "text"),
-            timeout_seconds=timeout,
-            tags=_field(doc, "tags", shown, list, default=[]),
-        )
-    except PydanticValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise PackError(f"{shown}: field '{where}': {first['msg']}") from None
-
-
 @dataclass(frozen=True)
 class LoadedPack:
     pack: PackDef
     actions: list[ActionDef] = field(default_factory=list)
+    triggers: list[TriggerDef] = field(default_factory=list)
+    rules: list[RuleDef] = field(default_factory=list)
 
 
 def load_pack(directory: str | Path) -> LoadedPack:
@@ -158,7 +76,7 @@ def _load_pack(directory: str | Path) -> LoadedPack:
         raise PackError(f"{root}: pack.yaml not found")
     _check_tree(root)
     doc = load_mapping(manifest, "pack.yaml")
-    ref = _field(doc, "ref", "pack.yaml", str, required=True)
+    ref = fields.field(doc, "ref", "pack.yaml", str, required=True)
     if not PACK_REF.match(ref):
         raise PackError(f"pack.yaml: field 'ref' {ref!r} must match [a-z][a-z0-9_-]* (no dots)")
     version = doc.get("version")
@@ -166,26 +84,37 @@ def _load_pack(directory: str | Path) -> LoadedPack:
         raise PackError("pack.yaml: field 'version' is required")
     try:
         pack = PackDef(
-            ref=ref, label=_field(doc, "label", "pack.yaml", str, default=ref),
-            description=_field(doc, "description", "pack.yaml", str, default=""),
-            version=str(version), author=_field(doc, "author", "pack.yaml", str),
-            email=_field(doc, "email", "pack.yaml", str),
-            system=_field(doc, "system", "pack.yaml", bool, default=False),
-            enabled=_field(doc, "enabled", "pack.yaml", bool, default=True),
-            tags=_field(doc, "tags", "pack.yaml", list, default=[]),
-            config=_field(doc, "config", "pack.yaml", dict, default={}),
+            ref=ref, label=fields.field(doc, "label", "pack.yaml", str, default=ref),
+            description=fields.field(doc, "description", "pack.yaml", str, default=""),
+            version=str(version), author=fields.field(doc, "author", "pack.yaml", str),
+            email=fields.field(doc, "email", "pack.yaml", str),
+            system=fields.field(doc, "system", "pack.yaml", bool, default=False),
+            enabled=fields.field(doc, "enabled", "pack.yaml", bool, default=True),
+            tags=fields.field(doc, "tags", "pack.yaml", list, default=[]),
+            config=fields.field(doc, "config", "pack.yaml", dict, default={}),
             path=str(root))
     except PydanticValidationError as exc:
         first = exc.errors()[0]
         raise PackError(f"pack.yaml: field '{first['loc'][0]}': {first['msg']}") from None
-    actions: list[ActionDef] = []
-    actions_dir = root / "actions"
-    if actions_dir.is_dir():
-        for path in sorted([*actions_dir.glob("*.yaml"), *actions_dir.glob("*.yml")]):
-            actions.append(_action(root, path, ref))
+    return LoadedPack(
+        pack=pack,
+        actions=_components(root, "actions", lambda p: load_action(root, p, ref)),
+        triggers=_components(root, "triggers", lambda p: load_trigger(root, p, ref)),
+        rules=_components(root, "rules", lambda p: load_rule(root, p, ref)))
+
+
+def _components(root: Path, folder: str, load: Callable[[Path], C]) -> list[C]:
+    """Every `<folder>/*.yaml` of the pack, loaded; a ref defined twice is refused."""
+    directory = root / folder
+    if not directory.is_dir():
+        return []
+    found: list[C] = []
     seen: set[str] = set()
-    for action in actions:
-        if action.ref in seen:
-            raise PackError(f"actions/: action {action.ref!r} is defined twice")
-        seen.add(action.ref)
-    return LoadedPack(pack=pack, actions=actions)
+    for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
+        component = load(path)
+        ref = getattr(component, "ref")  # noqa: B009 (every component has a ref)
+        if ref in seen:
+            raise PackError(f"{folder}/: {ref!r} is defined twice")
+        seen.add(ref)
+        found.append(component)
+    return found

@@ -16,6 +16,9 @@ from attune.errors import UnavailableError
 #: how many events the projections may trail the stream and still be "ready"
 READY_MAX_LAG = 1000
 CHECK_TIMEOUT = 2.0
+#: the stream's last sequence when the API started: until the projections have applied
+#: it (the admin, the core pack...), reads would miss what was there before the start
+STARTED_AT = web.AppKey("started_at_sequence", int)
 
 
 async def health(call: Call) -> web.Response:
@@ -39,6 +42,12 @@ async def ready(call: Call) -> web.Response:
     except Exception as exc:
         raise UnavailableError(f"not ready: JetStream does not answer ({exc!r})") from None
     lag = max(last - position, 0)
+    started_at = call.request.app.get(STARTED_AT, 0)
+    if position < started_at:
+        raise UnavailableError(
+            f"not ready: projections are applying the events recorded before this start "
+            f"(at {position} of {started_at})",
+            details={"stream_sequence": last, "projection_position": position, "lag": lag})
     if lag > READY_MAX_LAG:
         raise UnavailableError(
             f"not ready: projections trail the event stream by {lag} events (at {position}, "

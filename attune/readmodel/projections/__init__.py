@@ -1,7 +1,14 @@
 """The read models, one module each. `ALL` is what the projector runs."""
 
 from attune.domain.action import ACTION
+from attune.domain.rule import RULE
+from attune.domain.trigger import TRIGGER
 from attune.readmodel.projection import Projection
+from attune.readmodel.projections.automation import (
+    EnforcementsProjection,
+    EventsProjection,
+    WebhooksProjection,
+)
 from attune.readmodel.projections.catalog import CatalogProjection
 from attune.readmodel.projections.executions import ExecutionsProjection
 from attune.readmodel.projections.identities import IdentitiesProjection
@@ -11,8 +18,16 @@ ACTIONS = CatalogProjection(
     "actions", ACTION, "actions",
     lambda a: {"label": a.label, "description": a.description, "runtime": a.runtime})
 
-ALL: tuple[Projection, ...] = (IdentitiesProjection(), PacksProjection(), ACTIONS,
-                               ExecutionsProjection())
+TRIGGERS = CatalogProjection(
+    "triggers", TRIGGER, "triggers", lambda t: {"label": t.label, "description": t.description})
+RULES = CatalogProjection(
+    "rules", RULE, "rules",
+    lambda r: {"label": r.label, "description": r.description, "trigger_ref": r.trigger_ref,
+               "action_ref": r.action_ref})
+
+ALL: tuple[Projection, ...] = (
+    IdentitiesProjection(), PacksProjection(), ACTIONS, TRIGGERS, WebhooksProjection(), RULES,
+    EventsProjection(), EnforcementsProjection(), ExecutionsProjection())
 
 
 def by_name(name: str) -> Projection:

@@ -14,8 +14,9 @@ from attune.readmodel.projection import Statement
 
 _INSERT = """
 INSERT INTO executions (id, action_ref, status, parameters, env_vars, timeout_seconds,
-                        requested_by, parent, enforcement, version, created, updated)
-VALUES ($1, $2, 'requested', $3, $4, $5, $6, $7, $8, $1, $9, $9)
+                        requested_by, parent, enforcement, rule_ref, trigger_ref, event_id,
+                        version, created, updated)
+VALUES ($1, $2, 'requested', $3, $4, $5, $6, $7, $8, $9, $10, $11, $1, $12, $12)
 ON CONFLICT (id) DO NOTHING"""
 _STATUS = "UPDATE executions SET status = $2, version = $3, updated = $4 WHERE id = $1"
 _STARTED = """
@@ -36,7 +37,8 @@ class ExecutionsProjection:
             case ExecutionRequested() as e:
                 return [Statement(_INSERT, (seq, e.action.ref, e.parameters, e.env_vars,
                                             e.timeout_seconds, e.requested_by, e.parent,
-                                            e.enforcement, e.at))]
+                                            e.enforcement, e.rule_ref, e.trigger_ref,
+                                            e.event_id, e.at))]
             case ExecutionScheduled() as e:
                 return [Statement(_STATUS, (envelope.aggregate_id, Status.SCHEDULED.value, seq,
                                             e.at))]
