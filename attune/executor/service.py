@@ -48,6 +48,8 @@ class Executor:
             _log.debug("execution.scheduled", queue=queue)
 
     async def run(self, stop: asyncio.Event) -> None:
+        from attune.executor.enforcer import Enforcer  # the executor's other half
+
         consumer = DurableConsumer(self.ctx.nc, stream=EVENTS_STREAM, durable="executor",
                                    handler=self.on_requested, concurrency=256)
-        await consumer.run(stop)
+        await asyncio.gather(consumer.run(stop), Enforcer(self.ctx).run(stop))

@@ -36,7 +36,8 @@ class Decision:
     matched: bool
     #: Rendered action parameters when matched.
     params: dict[str, Any] | None = None
-    #: Why a rule that should have been evaluated could not be (bad template, ...).
+    #: Why the conditions could not be evaluated (then not matched), or why the
+    #: parameters of a match could not be rendered (then matched, params None).
     error: str | None = None
 
 
@@ -60,12 +61,16 @@ def evaluate(rule: RuleDef, event: EventView, *, pack_config: dict[str, Any], no
                                               functions=NO_FUNCTIONS).render(scope))
         else:
             matched = matches(rule.conditions, event.payload, mode=rule.condition, now=now)
-        if not matched:
-            return Decision(rule.ref, matched=False)
+    except ExprError as exc:
+        return Decision(rule.ref, matched=False, error=f"conditions: {exc.message}")
+    if not matched:
+        return Decision(rule.ref, matched=False)
+    try:
         params = render_value(rule.action_params, scope, field="action_params",
                               functions=NO_FUNCTIONS)
     except ExprError as exc:
-        return Decision(rule.ref, matched=False, error=exc.message)
+        # it matched, but its parameters cannot be rendered: the enforcement says why
+        return Decision(rule.ref, matched=True, error=exc.message)
     assert isinstance(params, dict)
     return Decision(rule.ref, matched=True, params=params)
 
