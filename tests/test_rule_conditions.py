@@ -97,3 +97,8 @@ def test_matching_never_crashes(payload: Any, value: Any, op: str, field: str) -
 def test_catastrophic_regex_stays_fast() -> None:
     conds = parse_conditions([{"field": "s", "operator": "regex", "value": "(a+)+$"}])
     assert not matches(conds, {"s": "a" * 5000 + "b"}, mode="all", now=NOW)
+
+
+def test_contains_on_an_object_with_an_unhashable_value() -> None:
+    conds = parse_conditions([{"field": "0", "operator": "contains", "value": []}])
+    assert not matches(conds, [{}], mode="all", now=NOW)

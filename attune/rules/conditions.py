@@ -97,8 +97,8 @@ def _contains(container: Any, item: Any, *, fold: bool = False) -> bool:
         return (item.lower() in container.lower()) if fold else item in container
     if isinstance(container, list):
         return any(_lower(x) == _lower(item) for x in container) if fold else item in container
-    if isinstance(container, dict):
-        return item in container
+    if isinstance(container, dict):  # a key test; only strings can be JSON keys
+        return isinstance(item, str) and item in container
     return False
 
 
