@@ -1,0 +1,1 @@
+"""The built-in timer sensor service (see README.md)."""
