@@ -42,6 +42,10 @@ class Settings:
     admin_password: str | None = None
     api_url: str | None = None
     worker_concurrency: int = 16
+    #: Workers write a heartbeat this often; silent for `worker_stale_seconds`, their
+    #: running executions end `abandoned`.
+    heartbeat_seconds: float = 10.0
+    worker_stale_seconds: float = 30.0
     worker_name: str | None = None
     access_token_ttl: int = 3600
     refresh_token_ttl: int = 7 * 24 * 3600
@@ -98,6 +102,8 @@ def from_env() -> Settings:
         api_url=env("ATTUNE_API_URL") or None,
         worker_concurrency=_int("ATTUNE_WORKER_CONCURRENCY", 16),
         worker_name=env("ATTUNE_WORKER_NAME") or None,
+        heartbeat_seconds=float(_int("ATTUNE_HEARTBEAT_SECONDS", 10)),
+        worker_stale_seconds=float(_int("ATTUNE_WORKER_STALE_SECONDS", 30)),
         log_level=env("ATTUNE_LOG_LEVEL", "info"),
         log_format=env("ATTUNE_LOG_FORMAT", "json"),
         nats_sync_interval=env("ATTUNE_NATS_SYNC_INTERVAL", "1s"),

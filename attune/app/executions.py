@@ -11,6 +11,7 @@ from attune.domain.action import ActionDef
 from attune.domain.params import secret_names, validate_parameters
 from attune.errors import BadRequestError, ConcurrencyError, NotFoundError
 from attune.eventstore.envelope import Envelope, Meta
+from attune.security.crypto import is_sealed
 
 MAX_ATTEMPTS = 5
 RESERVED_ENV_PREFIX = "ATTUNE_"
@@ -31,7 +32,8 @@ async def request(ctx: Context, action_ref: str, parameters: dict[str, Any], *,
                   timeout_seconds: int | None = None, requested_by: int | None = None,
                   parent: int | None = None, enforcement: int | None = None,
                   rule_ref: str | None = None, trigger_ref: str | None = None,
-                  event_id: int | None = None, idempotency_key: str | None = None) -> int:
+                  event_id: int | None = None, rerun_of: int | None = None,
+                  idempotency_key: str | None = None) -> int:
     """Validate and append `execution.requested`; returns the new execution id
     (= its stream sequence, so it is also the sequence to wait for)."""
     action, pack_path = await load_action(ctx, action_ref)
@@ -51,7 +53,8 @@ async def request(ctx: Context, action_ref: str, parameters: dict[str, Any], *,
     event = ex.ExecutionRequested(
         at=ctx.clock(), action=action, pack_path=pack_path, parameters=sealed, env_vars=env,
         timeout_seconds=timeout, requested_by=requested_by, parent=parent,
-        enforcement=enforcement, rule_ref=rule_ref, trigger_ref=trigger_ref, event_id=event_id)
+        enforcement=enforcement, rule_ref=rule_ref, trigger_ref=trigger_ref, event_id=event_id,
+        rerun_of=rerun_of)
     msg_id = f"execution-request:{idempotency_key}" if idempotency_key else uuid4().hex
     return await ctx.store.create(event, msg_id=msg_id, meta=meta)
 
@@ -89,3 +92,27 @@ async def handle(ctx: Context, execution_id: int, command: ex.ExecutionCommand, 
             continue
         return state, version
     raise AssertionError("unreachable")
+
+
+async def cancel(ctx: Context, execution_id: int, *, by: str | None, meta: Meta
+                 ) -> tuple[ex.ExecutionState, int]:
+    """Cancel: at once when no worker has it yet, else `canceling` until its worker has
+    stopped it. 409 when it already ended."""
+    return await handle(ctx, execution_id, ex.Cancel(by=by), meta=meta,
+                        msg_id=f"execution:{execution_id}:cancel:{uuid4().hex}")
+
+
+async def rerun(ctx: Context, execution_id: int, overrides: dict[str, Any], *, meta: Meta,
+                requested_by: int | None = None) -> int:
+    """Request the same action again with the original parameters (secrets included),
+    `overrides` replacing some; the current action definition is used."""
+    original = await ctx.store.read(execution_id)
+    if original is None or not isinstance(original.event, ex.ExecutionRequested):
+        raise NotFoundError(f"execution {execution_id} not found")
+    first = original.event
+    parameters = {k: (ctx.sealer.open(v) if is_sealed(v) else v)
+                  for k, v in first.parameters.items()}
+    parameters.update(overrides)
+    return await request(ctx, first.action.ref, parameters, meta=meta,
+                         env_vars=first.env_vars, requested_by=requested_by,
+                         rerun_of=execution_id)

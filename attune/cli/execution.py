@@ -1,4 +1,5 @@
-"""`attune execution list|get`, and how an execution is shown (also by `attune run`)."""
+"""`attune execution list|get|cancel|rerun`, and how an execution is shown (also by
+`attune run`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any
 
 import click
 
-from attune.cli.client import ApiClient, api_url_option
+from attune.cli.client import ApiClient, api_url_option, segment
+from attune.cli.coerce import build_parameters
 from attune.cli.output import (
     Column,
     Format,
@@ -115,3 +117,36 @@ def get_execution(execution_id: int, api_url: str | None, output: Format) -> Non
     client = ApiClient.from_options(api_url)
     data = client.get(f"/api/v1/executions/{execution_id}").data
     emit(data, output, lambda: show_execution(data))
+
+
+@execution.command("cancel")
+@click.argument("execution_id", metavar="ID", type=click.IntRange(min=1))
+@api_url_option
+@output_option
+def cancel_execution(execution_id: int, api_url: str | None, output: Format) -> None:
+    """Cancel an execution: at once if no worker has it yet, else its worker stops it."""
+    client = ApiClient.from_options(api_url)
+    data = client.post(f"/api/v1/executions/{execution_id}/cancel", None).data
+    emit(data, output, lambda: click.echo(
+        f"Execution {execution_id}: {data.get('status', 'canceling')}"))
+
+
+@execution.command("rerun")
+@click.argument("execution_id", metavar="ID", type=click.IntRange(min=1))
+@click.argument("params", nargs=-1, metavar="[NAME=VALUE]...")
+@click.option("--params-json", metavar="JSON", help="Parameters to change, as one JSON object.")
+@api_url_option
+@output_option
+def rerun_execution(execution_id: int, params: tuple[str, ...], params_json: str | None,
+                    api_url: str | None, output: Format) -> None:
+    """Run an execution's action again with the same parameters; NAME=VALUE changes some."""
+    client = ApiClient.from_options(api_url)
+    original = client.get(f"/api/v1/executions/{execution_id}").data
+    action = client.get(f"/api/v1/actions/{segment(original['action_ref'])}").data
+    schema = (action.get("parameters") or {}) if isinstance(action, dict) else {}
+    overrides = build_parameters(params, params_json, schema)
+    data = client.post(f"/api/v1/executions/{execution_id}/rerun",
+                       {"parameters": overrides}).data
+    emit(data, output, lambda: click.echo(
+        f"Execution {data['id']} requested (re-run of {execution_id}). Follow it with "
+        f"`attune execution get {data['id']}`."))

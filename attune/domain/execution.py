@@ -1,6 +1,9 @@
 """The execution aggregate: its events, its state and the pure state machine.
 
-    requested -> scheduled -> running -> completed | failed | abandoned
+    requested -> scheduled -> running -> completed | failed | timeout | abandoned
+    requested | scheduled -> cancelled             (cancel before a worker has it)
+    running -> canceling -> cancelled              (the worker stops the process)
+    any non-terminal -> timeout                    (the monitor, when time ran out)
 
 `decide(state, command, now)` returns the events a command produces or raises
 `InvalidTransitionError`; `evolve(state, event)` folds one event into state.
@@ -42,6 +45,8 @@ TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED, Status.
                       Status.ABANDONED})
 
 DEFAULT_TIMEOUT_SECONDS = 600
+#: Not yet on a worker: a cancellation ends these at once.
+WAITING = (Status.REQUESTED, Status.SCHEDULING, Status.SCHEDULED)
 
 
 # -- events ---------------------------------------------------------------------------------
@@ -68,6 +73,8 @@ class ExecutionRequested(Event):
     rule_ref: str | None = None
     trigger_ref: str | None = None
     event_id: int | None = None
+    #: The execution this one re-runs.
+    rerun_of: int | None = None
 
 
 @register
@@ -96,6 +103,9 @@ class Outcome(BaseModel):
     duration_ms: int = 0
     data: Any = None
     error: str | None = None
+    #: The worker stopped it: its time ran out / it was cancelled.
+    timed_out: bool = False
+    cancelled: bool = False
 
 
 @register
@@ -118,8 +128,32 @@ class ExecutionAbandoned(Event):
     reason: str
 
 
+@register
+class ExecutionCancelRequested(Event):
+    """Cancellation of a running execution was asked for; its worker stops it."""
+
+    type: Literal["execution.cancel_requested"] = "execution.cancel_requested"
+    by: str | None = None
+
+
+@register
+class ExecutionCancelled(Event):
+    type: Literal["execution.cancelled"] = "execution.cancelled"
+    by: str | None = None
+    #: What the run produced before it was stopped (None when it never ran).
+    outcome: Outcome | None = None
+
+
+@register
+class ExecutionTimedOut(Event):
+    type: Literal["execution.timed_out"] = "execution.timed_out"
+    reason: str
+    outcome: Outcome | None = None
+
+
 ExecutionEvent = (ExecutionRequested | ExecutionScheduled | ExecutionStarted
-                  | ExecutionCompleted | ExecutionFailed | ExecutionAbandoned)
+                  | ExecutionCompleted | ExecutionFailed | ExecutionAbandoned
+                  | ExecutionCancelRequested | ExecutionCancelled | ExecutionTimedOut)
 
 
 # -- commands -------------------------------------------------------------------------------
@@ -148,7 +182,19 @@ class Abandon(_Command):
     reason: str
 
 
-ExecutionCommand = Schedule | Start | Finish | Abandon
+class Cancel(_Command):
+    type: Literal["cancel"] = "cancel"
+    by: str | None = None
+
+
+class TimeOut(_Command):
+    """From the timeout monitor: the execution's time ran out before it finished."""
+
+    type: Literal["time_out"] = "time_out"
+    reason: str
+
+
+ExecutionCommand = Schedule | Start | Finish | Abandon | Cancel | TimeOut
 
 
 # -- state ----------------------------------------------------------------------------------
@@ -178,6 +224,12 @@ def evolve(state: ExecutionState | None, event: ExecutionEvent, *, id: int) -> E
             return _require(state).model_copy(update={"status": Status.FAILED})
         case ExecutionAbandoned():
             return _require(state).model_copy(update={"status": Status.ABANDONED})
+        case ExecutionCancelRequested():
+            return _require(state).model_copy(update={"status": Status.CANCELING})
+        case ExecutionCancelled():
+            return _require(state).model_copy(update={"status": Status.CANCELLED})
+        case ExecutionTimedOut():
+            return _require(state).model_copy(update={"status": Status.TIMEOUT})
         case _:
             assert_never(event)
 
@@ -198,21 +250,41 @@ def decide(state: ExecutionState, command: ExecutionCommand, *, now: datetime
             if state.status.terminal:
                 return []
         case Finish():
-            if state.status in (Status.RUNNING, Status.SCHEDULED):
-                if command.outcome.exit_code == 0 and command.outcome.error is None:
-                    return [ExecutionCompleted(at=now, outcome=command.outcome)]
-                return [ExecutionFailed(at=now, outcome=command.outcome)]
+            if state.status in (Status.RUNNING, Status.SCHEDULED, Status.CANCELING):
+                return [_finished(state, command.outcome, now)]
             if state.status.terminal:
                 return []
         case Abandon():
-            if state.status in (Status.RUNNING, Status.SCHEDULED):
+            if state.status in (Status.RUNNING, Status.SCHEDULED, Status.CANCELING):
                 return [ExecutionAbandoned(at=now, reason=command.reason)]
+            if state.status.terminal:
+                return []
+        case Cancel():
+            if state.status in WAITING:
+                return [ExecutionCancelled(at=now, by=command.by)]
+            if state.status is Status.RUNNING:
+                return [ExecutionCancelRequested(at=now, by=command.by)]
+            if state.status is Status.CANCELING:
+                return []
+        case TimeOut():
+            if state.status in (*WAITING, Status.RUNNING, Status.CANCELING):
+                return [ExecutionTimedOut(at=now, reason=command.reason)]
             if state.status.terminal:
                 return []
         case _:
             assert_never(command)
     raise InvalidTransitionError(
         f"execution {state.id} is {state.status.value}; cannot {command.type}")
+
+
+def _finished(state: ExecutionState, outcome: Outcome, now: datetime) -> ExecutionEvent:
+    if state.status is Status.CANCELING or outcome.cancelled:
+        return ExecutionCancelled(at=now, outcome=outcome)
+    if outcome.timed_out:
+        return ExecutionTimedOut(at=now, reason=outcome.error or "timed out", outcome=outcome)
+    if outcome.exit_code == 0 and outcome.error is None:
+        return ExecutionCompleted(at=now, outcome=outcome)
+    return ExecutionFailed(at=now, outcome=outcome)
 
 
 def _require(state: ExecutionState | None) -> ExecutionState:

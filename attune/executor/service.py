@@ -7,6 +7,8 @@ never schedules twice and never queues two work items (invariant 4).
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 
 import orjson
 from nats.aio.msg import Msg
@@ -48,8 +50,11 @@ class Executor:
             _log.debug("execution.scheduled", queue=queue)
 
     async def run(self, stop: asyncio.Event) -> None:
-        from attune.executor.enforcer import Enforcer  # the executor's other half
+        from attune.executor.enforcer import Enforcer
+        from attune.executor.monitor import Monitor
 
         consumer = DurableConsumer(self.ctx.nc, stream=EVENTS_STREAM, durable="executor",
                                    handler=self.on_requested, concurrency=256)
-        await asyncio.gather(consumer.run(stop), Enforcer(self.ctx).run(stop))
+        owner = f"executor-{socket.gethostname()}-{os.getpid()}-{id(self)}"
+        await asyncio.gather(consumer.run(stop), Enforcer(self.ctx).run(stop),
+                             Monitor(self.ctx, owner=owner).run(stop))

@@ -102,7 +102,8 @@ async def _stop_group(proc: asyncio.subprocess.Process) -> None:
             continue
 
 
-async def run(req: RunRequest) -> Outcome:
+async def run(req: RunRequest, cancel: asyncio.Event | None = None) -> Outcome:
+    """Run the action to its end, its timeout, or until `cancel` is set."""
     started = time.monotonic()
     try:
         argv = command(req.action, entry_path(req.action, req.pack_path))
@@ -128,6 +129,8 @@ async def run(req: RunRequest) -> Outcome:
         return Outcome(exit_code=None, error=f"cannot start {argv[0]}: {exc}")
     assert proc.stdin and proc.stdout and proc.stderr
     error: str | None = None
+    timed_out = cancelled = False
+    stop = cancel or asyncio.Event()
     try:
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             proc.stdin.write(payload)
@@ -135,13 +138,17 @@ async def run(req: RunRequest) -> Outcome:
         proc.stdin.close()
         reading = asyncio.gather(_read_capped(proc.stdout, OUTCOME_CAP),
                                  _read_capped(proc.stderr, OUTCOME_CAP), proc.wait())
-        try:
-            (out, out_cut), (err, err_cut), _ = await asyncio.wait_for(
-                asyncio.shield(reading), req.timeout_seconds)
-        except TimeoutError:
-            error = f"timed out after {req.timeout_seconds} s"
+        stopping: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+        waiting: set[asyncio.Future[Any]] = {reading, stopping}
+        done, _ = await asyncio.wait(waiting, timeout=req.timeout_seconds,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if reading not in done:
+            cancelled = stopping in done
+            timed_out = not cancelled
+            error = "cancelled" if cancelled else f"timed out after {req.timeout_seconds} s"
             await _stop_group(proc)
-            (out, out_cut), (err, err_cut), _ = await reading
+        (out, out_cut), (err, err_cut), _ = await reading
     finally:
         if param_file:
             with contextlib.suppress(OSError):
@@ -153,4 +160,5 @@ async def run(req: RunRequest) -> Outcome:
         exit_code=proc.returncode, stdout=stdout, stderr=err.decode(errors="replace"),
         stdout_truncated=out_cut, stderr_truncated=err_cut,
         duration_ms=int((time.monotonic() - started) * 1000),
-        data=output.parse(stdout, req.action.output_format), error=error)
+        data=output.parse(stdout, req.action.output_format), error=error,
+        timed_out=timed_out, cancelled=cancelled)

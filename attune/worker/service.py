@@ -1,7 +1,10 @@
 """Taking work off `attune.work.<runtime>` and driving the execution through
-started -> completed | failed. The work message is acked only after the outcome
-is appended; a redelivered message for an execution already running (its worker
-died mid-action) ends it `abandoned`, never runs it twice."""
+started -> completed | failed | timeout | cancelled. The work message is acked only
+after the outcome is appended; a redelivered message for an execution already running
+(its worker died mid-action) ends it `abandoned`, never runs it twice.
+
+Cancellation reaches the worker as the `execution.cancel_requested` event itself: every
+worker subscribes to those subjects and stops the process of an execution it runs."""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from attune.eventstore.consumer import DurableConsumer
 from attune.eventstore.envelope import Meta
 from attune.executor.service import WORK_STREAM
 from attune.security.crypto import is_sealed
-from attune.worker import runner
+from attune.worker import heartbeat, runner
 
 _log = log.get("worker")
 RUNTIMES: tuple[Runtime, ...] = ("shell", "python", "nodejs", "native")
@@ -32,6 +35,8 @@ class Worker:
         self.ctx = ctx
         self.runtimes = runtimes
         self.name = ctx.settings.worker_name or f"{socket.gethostname()}-{os.getpid()}"
+        #: Executions this worker is running, and the switch that cancels each.
+        self.cancels: dict[int, asyncio.Event] = {}
 
     async def on_work(self, msg: Msg) -> None:
         work = orjson.loads(msg.data)
@@ -58,25 +63,50 @@ class Worker:
                     meta=meta, msg_id=f"execution:{execution_id}:abandoned",
                     known=(state, version))
                 return
-            state, version = await executions.handle(
-                self.ctx, execution_id, ex.Start(worker=self.name), meta=meta,
-                msg_id=f"execution:{execution_id}:started", known=(state, version))
-            if state.status is not ex.Status.RUNNING or state.worker != self.name:
-                return
-            req = requested.event
-            parameters = {k: (self.ctx.sealer.open(v) if is_sealed(v) else v)
-                          for k, v in req.parameters.items()}
-            outcome = await runner.run(runner.RunRequest(
-                execution_id=execution_id, action=req.action, pack_path=req.pack_path,
-                parameters=parameters, env_vars=req.env_vars,
-                timeout_seconds=req.timeout_seconds, api_url=self.ctx.settings.public_api_url))
-            await executions.handle(
-                self.ctx, execution_id, ex.Finish(outcome=outcome), meta=meta,
-                msg_id=f"execution:{execution_id}:finished", known=(state, version))
+            # registered before `started` is appended, so no cancellation can slip between
+            cancel = self.cancels.setdefault(execution_id, asyncio.Event())
+            try:
+                state, version = await executions.handle(
+                    self.ctx, execution_id, ex.Start(worker=self.name), meta=meta,
+                    msg_id=f"execution:{execution_id}:started", known=(state, version))
+                if state.status is not ex.Status.RUNNING or state.worker != self.name:
+                    return
+                req = requested.event
+                parameters = {k: (self.ctx.sealer.open(v) if is_sealed(v) else v)
+                              for k, v in req.parameters.items()}
+                outcome = await runner.run(runner.RunRequest(
+                    execution_id=execution_id, action=req.action, pack_path=req.pack_path,
+                    parameters=parameters, env_vars=req.env_vars,
+                    timeout_seconds=req.timeout_seconds,
+                    api_url=self.ctx.settings.public_api_url), cancel)
+                await executions.handle(
+                    self.ctx, execution_id, ex.Finish(outcome=outcome), meta=meta,
+                    msg_id=f"execution:{execution_id}:finished", known=(state, version))
+            finally:
+                self.cancels.pop(execution_id, None)
+
+    async def on_cancel_requested(self, msg: Msg) -> None:
+        try:
+            execution_id = int(msg.subject.split(".")[2])
+        except (IndexError, ValueError):
+            return
+        cancel = self.cancels.get(execution_id)
+        if cancel is not None:
+            _log.info("execution.cancelling", execution_id=execution_id)
+            cancel.set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        sub = await self.ctx.nc.subscribe("attune.execution.*.cancel_requested",
+                                          cb=self.on_cancel_requested)
+        beating = heartbeat.beat(
+            self.ctx.store.js, self.name, interval=self.ctx.settings.heartbeat_seconds,
+            info=lambda: {"runtimes": list(self.runtimes), "running": len(self.cancels),
+                          "at": self.ctx.clock().isoformat()}, stop=stop)
         consumers = [
             DurableConsumer(self.ctx.nc, stream=WORK_STREAM, durable=f"worker-{rt}",
                             handler=self.on_work, concurrency=self.ctx.settings.worker_concurrency)
             for rt in self.runtimes]
-        await asyncio.gather(*(c.run(stop) for c in consumers))
+        try:
+            await asyncio.gather(beating, *(c.run(stop) for c in consumers))
+        finally:
+            await sub.unsubscribe()
