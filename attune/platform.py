@@ -24,7 +24,7 @@ from attune.eventstore.envelope import Meta
 from attune.paths import packs_dir
 from attune.readmodel import db
 
-SERVICES = ("api", "executor", "worker", "projector")
+SERVICES = ("api", "executor", "worker", "projector", "sensor")
 Runner = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 _log = log.get("platform")
 
@@ -79,6 +79,9 @@ def service_runners(ctx: Context, names: Sequence[str]
     if "worker" in names:
         from attune.worker.service import Worker
         runners.append(Worker(ctx).run)
+    if "sensor" in names:
+        from attune.sensor.service import TimerSensor
+        runners.append(TimerSensor(ctx).run)
     if "api" in names:
         from attune.api.server import serve
         runners.append(lambda stop: serve(ctx, stop))

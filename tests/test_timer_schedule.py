@@ -245,18 +245,18 @@ def test_payload_has_the_times_in_utc_and_the_originals_fields() -> None:
     body = schedule.payload(spec, scheduled=at(120), executed=at(120.25), count=3,
                             sensor_ref="core.timer_sensor")
     assert body == {"executed_at": "2030-01-01T12:02:00.250000Z",
-                    "scheduled_at": "2030-01-01T12:02:00Z",
+                    "scheduled_at": "2030-01-01T12:02:00.000000Z",
                     "fired_at": "2030-01-01T12:02:00.250000Z", "type": "interval",
                     "execution_count": 3, "sensor_ref": "core.timer_sensor",
                     "unit": "minutes", "interval": 2, "interval_seconds": 120}
     cron = parse(CRON, {"expression": "*/5 * * * * *"})
     body = schedule.payload(cron, scheduled=at(5), executed=at(5.1), count=1,
                             sensor_ref="core.timer_sensor")
-    assert body["type"] == "cron" and body["next_fire_at"] == "2030-01-01T12:00:10Z"
+    assert body["type"] == "cron" and body["next_fire_at"] == "2030-01-01T12:00:10.000000Z"
     once = parse(DATETIME, {"fire_at": "2030-01-01T12:00:00Z"})
     body = schedule.payload(once, scheduled=T0, executed=at(1.5), count=1,
                             sensor_ref="core.timer_sensor")
-    assert body["fire_at"] == "2030-01-01T12:00:00Z" and body["delay_ms"] == 1500
+    assert body["fire_at"] == "2030-01-01T12:00:00.000000Z" and body["delay_ms"] == 1500
 
 
 def test_timer_keys_are_valid_kv_keys_and_one_to_one() -> None:

@@ -185,8 +185,10 @@ def payload(spec: TimerSpec, *, scheduled: datetime, executed: datetime, count: 
 
 
 def iso(moment: datetime) -> str:
-    """ISO 8601 in UTC with a `Z`."""
-    return _aware(moment).astimezone(UTC).isoformat().replace("+00:00", "Z")
+    """ISO 8601 in UTC with a `Z`, always with microseconds: one width, so the strings
+    sort like the instants they stand for."""
+    utc = _aware(moment).astimezone(UTC)
+    return utc.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _invalid(field: str, message: str) -> NoReturn:
