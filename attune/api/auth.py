@@ -10,6 +10,7 @@ from attune.app import identities
 from attune.app.context import Context
 from attune.app.identities import Identity
 from attune.errors import UnauthorizedError
+from attune.security.tokens import Claims, TokenType
 
 LOGIN_HINT = "get one from POST /auth/login"
 
@@ -30,12 +31,22 @@ def bearer_token(request: web.Request) -> str:
 
 async def identity_of(ctx: Context, token: str) -> Identity:
     """The identity an access token stands for; 401 for anything else."""
-    claims = ctx.tokens.verify(token, expect="access")
-    identity = await identities.by_id(ctx, claims.sub)
-    if identity is None:
-        raise UnauthorizedError("the token's identity no longer exists: log in again")
+    identity, _ = await caller_of(ctx, token, ("access",))
     return identity
 
 
-async def authenticate(ctx: Context, request: web.Request) -> Identity:
-    return await identity_of(ctx, bearer_token(request))
+async def caller_of(ctx: Context, token: str, accept: tuple[TokenType, ...]
+                    ) -> tuple[Identity, Claims]:
+    """The identity a token of one of the `accept`ed types stands for, and its claims
+    (a sensor token's `metadata.trigger_types` narrows what it may do)."""
+    claims = ctx.tokens.verify(token, expect=accept)
+    identity = await identities.by_id(ctx, claims.sub)
+    if identity is None:
+        raise UnauthorizedError("the token's identity no longer exists: log in again")
+    return identity, claims
+
+
+async def authenticate(ctx: Context, request: web.Request,
+                       accept: tuple[TokenType, ...] = ("access",)
+                       ) -> tuple[Identity, Claims]:
+    return await caller_of(ctx, bearer_token(request), accept)

@@ -32,12 +32,13 @@ def endpoint(route: Route) -> AiohttpHandler:
     async def handle(request: web.Request) -> web.StreamResponse:
         ctx = request.app[CONTEXT]
         waiter = request.app[WAITER]
-        identity = None
+        identity = claims = None
         if route.guard != PUBLIC:
-            identity = await authenticate(ctx, request)
+            identity, claims = await authenticate(ctx, request, route.tokens)
             request[LOGIN] = identity.login
             if isinstance(route.guard, Permission):
-                authorize(identity, route.guard.resource, route.guard.action)
+                authorize(identity, route.guard.resource, route.guard.action,
+                          token_type=claims.token_type)
         path = _path(route, request)
         query = _query(route, request)
         body = await _body(route, request, ctx.settings.max_body_bytes)
@@ -46,7 +47,8 @@ def endpoint(route: Route) -> AiohttpHandler:
         meta = Meta(correlation_id=request.get(REQUEST_ID) or uuid4().hex,
                     actor=identity.login if identity else None)
         return await route.handler(Call(request=request, ctx=ctx, waiter=waiter, meta=meta,
-                                        identity=identity, body=body, query=query, path=path))
+                                        identity=identity, claims=claims, body=body,
+                                        query=query, path=path))
 
     handle.__name__ = route.operation_id
     return handle

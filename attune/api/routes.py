@@ -5,10 +5,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from attune.api.handlers import actions, auth, executions, health, packs, spec
-from attune.api.routing import Permission, Route
+from attune.api.handlers import (
+    actions,
+    auth,
+    enforcements,
+    events,
+    execution_control,
+    executions,
+    health,
+    packs,
+    rules,
+    spec,
+    triggers,
+    webhooks,
+)
+from attune.api.routing import PUBLIC, Permission, Route
 
 VERSIONED = "/api/v1/"
+#: Versioned routes public by contract: the secret in their path is the credential.
+PUBLIC_BY_CONTRACT = frozenset({("POST", "/api/v1/webhooks/{key}")})
 
 
 def check(routes: Sequence[Route]) -> tuple[Route, ...]:
@@ -20,7 +35,9 @@ def check(routes: Sequence[Route]) -> tuple[Route, ...]:
         if key in seen:
             raise ValueError(f"route {route.method} {route.path} is declared twice")
         seen.add(key)
-        if route.path.startswith(VERSIONED) and not isinstance(route.guard, Permission):
+        public_by_contract = key in PUBLIC_BY_CONTRACT and route.guard == PUBLIC
+        if (route.path.startswith(VERSIONED) and not isinstance(route.guard, Permission)
+                and not public_by_contract):
             raise ValueError(f"route {route.method} {route.path} needs a Permission guard")
         if set(route.placeholders) != set(route.params.model_fields if route.params else ()):
             raise ValueError(f"route {route.method} {route.path}: params model must declare "
@@ -30,5 +47,7 @@ def check(routes: Sequence[Route]) -> tuple[Route, ...]:
 
 ROUTES: tuple[Route, ...] = check([
     *health.ROUTES, *auth.ROUTES, *packs.ROUTES, *actions.ROUTES, *executions.ROUTES,
+    *execution_control.ROUTES,
+    *triggers.ROUTES, *webhooks.ROUTES, *events.ROUTES, *rules.ROUTES, *enforcements.ROUTES,
     *spec.ROUTES,
 ])

@@ -17,6 +17,7 @@ from attune.api.consistency import ProjectionWaiter
 from attune.app.context import Context
 from attune.app.identities import Identity
 from attune.eventstore.envelope import Meta
+from attune.security.tokens import Claims, TokenType
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class Call:
     waiter: ProjectionWaiter
     meta: Meta
     identity: Identity | None = None
+    #: the caller's token (its type and metadata); None on public routes
+    claims: Claims | None = None
     body: BaseModel | None = None
     query: BaseModel | None = None
     path: BaseModel | None = None
@@ -101,6 +104,8 @@ class Route:
     #: the answer carries X-Attune-Sequence (it appended to the event store)
     command: bool = False
     media_type: str = "application/json"
+    #: the token types a caller may present (a sensor token may post events)
+    tokens: tuple[TokenType, ...] = ("access",)
 
     @property
     def public(self) -> bool:

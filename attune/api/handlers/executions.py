@@ -55,11 +55,14 @@ async def get_execution(call: Call) -> web.Response:
 
 async def list_executions(call: Call) -> web.Response:
     query = call.query_as(ExecutionListQuery)
-    items = await reads.list_page(call.ctx.pool, status=query.status,
-                                  action_ref=query.action_ref, limit=query.fetch_limit,
-                                  offset=query.offset)
-    total = (await reads.count(call.ctx.pool, status=query.status, action_ref=query.action_ref)
-             if query.include_total else None)
+    items = await reads.list_page(
+        call.ctx.pool, status=query.status, action_ref=query.action_ref,
+        rule_ref=query.rule_ref, trigger_ref=query.trigger_ref, enforcement=query.enforcement,
+        limit=query.fetch_limit, offset=query.offset)
+    total = (await reads.count(
+        call.ctx.pool, status=query.status, action_ref=query.action_ref,
+        rule_ref=query.rule_ref, trigger_ref=query.trigger_ref, enforcement=query.enforcement)
+        if query.include_total else None)
     return envelopes.page(items, query, total=total)
 
 
@@ -70,7 +73,8 @@ ROUTES = [
           response=ExecutionOut, status=201, alternatives={202: ExecutionAccepted},
           command=True),
     Route("GET", "/api/v1/executions", list_executions,
-          "List executions, newest first (filters: status, action_ref)",
+          "List executions, newest first (filters: status, action_ref, rule_ref, "
+          "trigger_ref, enforcement)",
           Permission("executions", "read"), "executions", query=ExecutionListQuery,
           response=ExecutionOut, envelope="list"),
     Route("GET", "/api/v1/executions/{id}", get_execution, "Show an execution",
