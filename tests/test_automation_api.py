@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.api_http import Api, admin_api, assert_error
-from tests.conftest import RunningPlatform
+from tests.conftest import RunningPlatform, eventually
 
 DEPLOYED = {"ref": "core.deployed", "description": "A service was deployed.",
             "out_schema": {"service": {"type": "string", "required": True},
@@ -187,3 +187,140 @@ async def test_rules_crud_and_precise_refusals(platform: RunningPlatform) -> Non
             assert gone.body == {"success": True, "message": f"rule {ref!r} deleted"}
         assert_error(await api.get("/api/v1/rules/core.on_web"), 404, "NOT_FOUND")
         assert (await api.request("DELETE", "/api/v1/triggers/core.deployed")).status == 200
+
+
+async def test_events_enforcements_and_rule_executions(platform: RunningPlatform) -> None:
+    ctx = platform.ctx
+    async with admin_api(platform) as api:
+        assert (await api.post("/api/v1/triggers", json=DEPLOYED)).status == 201
+
+        # an event posted by an administrator, read back at once (201 after projection)
+        posted = await api.post("/api/v1/events", json={
+            "trigger_ref": "core.deployed", "payload": {"service": "web", "extra": [1]}})
+        assert posted.status == 201, posted.body
+        event = posted.data
+        assert (event["id"], event["source"], event["payload"]) == (
+            posted.sequence, "api", {"service": "web", "extra": [1]})
+        assert (await api.get(f"/api/v1/events/{event['id']}")).data == event
+
+        # the same trigger_instance_id gives the same event back (`trigger_type` alias)
+        once = {"trigger_type": "core.deployed", "payload": {"service": "api"},
+                "trigger_instance_id": "deploy-42"}
+        first = await api.post("/api/v1/events", json=once)
+        second = await api.post("/api/v1/events", json=once)
+        assert first.data["id"] == second.data["id"] != event["id"]
+        assert first.data["trigger_instance_id"] == "deploy-42"
+
+        # the payload must fit the out_schema; unknown and disabled triggers are refused
+        bad = await api.post("/api/v1/events", json={
+            "trigger_ref": "core.deployed", "payload": {"replicas": 0, "note": "x"}})
+        assert_error(bad, 422, "VALIDATION_ERROR", "out_schema", "service: is required",
+                     "replicas: must be >= 1")
+        assert {d["field"] for d in bad.body["details"]} == {"payload.service",
+                                                            "payload.replicas"}
+        assert_error(await api.post("/api/v1/events", json={"trigger_ref": "core.nothing"}),
+                     404, "NOT_FOUND", "core.nothing")
+        await api.post("/api/v1/triggers/core.deployed/disable")
+        assert_error(await api.post("/api/v1/events", json={
+            "trigger_ref": "core.deployed", "payload": {"service": "web"}}),
+            409, "CONFLICT", "disabled")
+        await api.post("/api/v1/triggers/core.deployed/enable")
+        assert_error(await api.post("/api/v1/events", json={"payload": {}}), 422,
+                     "VALIDATION_ERROR", "trigger_ref")
+
+        # sensor tokens: events of their own trigger types only, nothing else
+        admin_id = int(await ctx.pool.fetchval("SELECT id FROM identities WHERE login = 'admin'"))
+        sensor = ctx.tokens.issue(admin_id, "admin", "sensor", metadata={
+            "trigger_types": ["core.deployed"], "sensor_ref": "core.deploy_watcher"})
+        by_sensor = await api.post("/api/v1/events", token=sensor, json={
+            "trigger_ref": "core.deployed", "payload": {"service": "worker"}})
+        assert by_sensor.status == 201, by_sensor.body
+        assert (by_sensor.data["source"], by_sensor.data["source_ref"]) == (
+            "sensor", "core.deploy_watcher")
+        assert_error(await api.post("/api/v1/events", token=sensor, json={
+            "trigger_ref": "core.webhook", "payload": {}}), 403, "FORBIDDEN",
+            "only emit events of its trigger types (core.deployed)")
+        # a token naming no trigger types, and an unknown trigger, are 403 alike
+        bare = ctx.tokens.issue(admin_id, "admin", "sensor")
+        assert_error(await api.post("/api/v1/events", token=bare, json={
+            "trigger_ref": "core.deployed"}), 403, "FORBIDDEN")
+        assert_error(await api.post("/api/v1/events", token=sensor, json={
+            "trigger_ref": "core.nothing"}), 403, "FORBIDDEN")
+        # other routes do not take sensor tokens at all
+        assert_error(await api.get("/api/v1/events", token=sensor), 401, "UNAUTHORIZED",
+                     "wrong token type 'sensor'")
+        assert_error(await api.post("/api/v1/executions/execute", token=sensor,
+                                    json={"action_ref": "core.noop"}), 401, "UNAUTHORIZED")
+        refresh = ctx.tokens.issue(admin_id, "admin", "refresh")
+        assert_error(await api.post("/api/v1/events", token=refresh, json={
+            "trigger_ref": "core.deployed"}), 401, "UNAUTHORIZED", "wrong token type")
+
+        # events are immutable
+        for method in ("PUT", "DELETE"):
+            answer = await api.request(method, f"/api/v1/events/{event['id']}", json={})
+            assert answer.status == 405, answer.body
+
+        # a rule turns matching events into enforcements and executions
+        rule = await api.post("/api/v1/rules", json=RULE)
+        assert rule.status == 201, rule.body
+        matched = await api.post("/api/v1/events", json={
+            "trigger_ref": "core.deployed", "payload": {"service": "webshop"}})
+        skipped = await api.post("/api/v1/events", json={
+            "trigger_ref": "core.deployed", "payload": {"service": "db"}})
+        matched_id, skipped_id = matched.data["id"], skipped.data["id"]
+
+        async def enforced() -> Any:
+            answer = await api.get("/api/v1/enforcements", params={"rule_ref": RULE["ref"]})
+            items = answer.body["items"]
+            return items if items and items[0]["status"] != "created" else None
+        enforcements = await eventually(enforced)
+        assert len(enforcements) == 1
+        enforcement = enforcements[0]
+        assert (enforcement["event_id"], enforcement["status"], enforcement["action_ref"],
+                enforcement["trigger_ref"]) == (matched_id, "processed", "core.echo",
+                                                "core.deployed")
+        assert enforcement["config"] == {"message": "deployed webshop"}
+        assert enforcement["payload"] == {"service": "webshop"}
+        assert enforcement["resolved_at"] is not None
+        assert (await api.get(f"/api/v1/enforcements/{enforcement['id']}")).data == enforcement
+        for params, expected in (({"event_id": str(matched_id)}, 1),
+                                 ({"event_id": str(skipped_id)}, 0),
+                                 ({"status": "processed"}, 1), ({"status": "disabled"}, 0),
+                                 ({"rule_ref": "core.other"}, 0)):
+            listed = await api.get("/api/v1/enforcements", params=params)
+            assert len(listed.body["items"]) == expected, params
+        assert_error(await api.get("/api/v1/enforcements", params={"status": "done"}),
+                     422, "VALIDATION_ERROR", "status")
+        assert_error(await api.get("/api/v1/enforcements/999999"), 404, "NOT_FOUND",
+                     "enforcement 999999")
+
+        # the execution links back to the enforcement, the rule and the event
+        execution_id = enforcement["execution_id"]
+        execution = (await api.get(f"/api/v1/executions/{execution_id}")).data
+        assert (execution["enforcement"], execution["rule_ref"], execution["trigger_ref"],
+                execution["event_id"], execution["parameters"]) == (
+            enforcement["id"], RULE["ref"], "core.deployed", matched_id,
+            {"message": "deployed webshop", "uppercase": False})
+        for params in ({"rule_ref": RULE["ref"]}, {"rule_ref": "core.*"},
+                       {"trigger_ref": "core.deployed"}, {"trigger_ref": "core.*"},
+                       {"enforcement": str(enforcement["id"])}):
+            listed = await api.get("/api/v1/executions", params=params)
+            assert [e["id"] for e in listed.body["items"]] == [execution_id], params
+        for params in ({"rule_ref": "other.*"}, {"trigger_ref": "core.webhook"},
+                       {"enforcement": str(enforcement["id"] + 1)}):
+            assert (await api.get("/api/v1/executions", params=params)).body["items"] == []
+
+        # event lists: newest first, filters, pagination
+        listed = await api.get("/api/v1/events", params={"trigger_ref": "core.deployed",
+                                                         "include_total": "true"})
+        ids = [e["id"] for e in listed.body["items"]]
+        assert ids == sorted(ids, reverse=True) and ids[0] == skipped_id
+        assert listed.body["pagination"]["total_items"] == 5
+        sensors = await api.get("/api/v1/events", params={"source": "sensor"})
+        assert [e["id"] for e in sensors.body["items"]] == [by_sensor.data["id"]]
+        page = await api.get("/api/v1/events", params={"page_size": "2", "page": "2"})
+        assert page.body["pagination"]["has_previous"] is True
+        assert (await api.get("/api/v1/events", params={"rule_ref": "x.y"})).body["items"] == []
+        assert_error(await api.get("/api/v1/events", params={"source": "telepathy"}), 422,
+                     "VALIDATION_ERROR", "source")
+        assert_error(await api.get("/api/v1/events/999999"), 404, "NOT_FOUND")

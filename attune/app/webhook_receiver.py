@@ -24,7 +24,6 @@ from attune.app.context import Context
 from attune.app.webhooks import key_digest
 from attune.domain.trigger import WEBHOOK_KEY_PREFIX, WebhookSecurity
 from attune.errors import (
-    BadRequestError,
     ForbiddenError,
     NotFoundError,
     TooManyRequestsError,
@@ -142,7 +141,3 @@ def metadata(remote: str | None, headers: Mapping[str, str]) -> dict[str, object
 
 def payload_limit(hook: Hook, server_limit: int) -> int:
     return min(hook.security.max_payload_bytes, server_limit)
-
-
-def not_an_object(kind: str) -> BadRequestError:
-    return BadRequestError(f"webhook body must be a JSON object (or empty), got {kind}")

@@ -89,7 +89,9 @@ def payload_of(raw: bytes) -> dict[str, Any]:
     except orjson.JSONDecodeError as exc:
         raise BadRequestError(f"webhook body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
-        kind = "an array" if isinstance(data, list) else f"a {type(data).__name__}"
+        kind = ("an array" if isinstance(data, list) else "a string" if isinstance(data, str)
+                else "null" if data is None else "a boolean" if isinstance(data, bool)
+                else "a number")
         raise ValidationError(f"webhook body must be a JSON object (or empty), got {kind}",
                               details=[{"field": "body", "message": "not an object"}])
     check_values(data, "body")
