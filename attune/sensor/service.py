@@ -55,18 +55,38 @@ class TimerSensor:
         self._ledger: Ledger | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
-        self._ledger = Ledger(await self.ctx.store.js.key_value(TIMERS_BUCKET))
         feed = RuleFeed(self.ctx.nc, self.ctx.pool)
         with log.bound(replica=self.replica):
             try:
-                for view in (await feed.snapshot()).values():
-                    await self.on_change(view.ref, None, view)
+                if not await self._start(feed, stop):
+                    return
                 _log.info("sensor.started", timers=len(self.timers), position=feed.position)
                 self.ready.set()
                 await feed.follow(stop, self.on_change)
             finally:
                 await self._stop_all()
                 _log.info("sensor.stopped")
+
+    async def _start(self, feed: RuleFeed, stop: asyncio.Event) -> bool:
+        """Open the ledger and give the read model's rules their timers; retried while
+        NATS or PostgreSQL are unavailable (False: stopped meanwhile)."""
+        backoff = 0.2
+        while not stop.is_set():
+            try:
+                self._ledger = Ledger(await self.ctx.store.js.key_value(TIMERS_BUCKET))
+                rules = await feed.snapshot()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                _log.warning("sensor.start_failed", error=repr(exc))
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(stop.wait(), backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            for view in rules.values():
+                await self.on_change(view.ref, None, view)
+            return True
+        return False
 
     async def on_change(self, ref: str, before: RuleView | None, after: RuleView | None
                         ) -> None:
@@ -76,20 +96,23 @@ class TimerSensor:
             _log.error("sensor.rule_skipped", rule_ref=ref, error=exc.message,
                        hint="fix the rule's trigger_params")
             plan = None
+        except Exception as exc:  # a bug must cost one rule its timer, not the service
+            _log.error("sensor.rule_skipped", rule_ref=ref, error=repr(exc), exc_info=exc)
+            plan = None
         current = self.timers.get(ref)
         if current is not None and current[0] == plan:
             return
         if current is not None:
             await self._stop(ref)
         if plan is not None:
-            self._start(plan)
+            self._start_timer(plan)
         if after is None and before is not None and \
                 before.definition.trigger_ref in schedule.TIMER_TRIGGERS:
             assert self._ledger is not None
             with contextlib.suppress(Exception):  # a leftover entry is harmless (per incarnation)
                 await self._ledger.forget(timer_key(ref), rule_created=before.created)
 
-    def _start(self, plan: TimerPlan) -> None:
+    def _start_timer(self, plan: TimerPlan) -> None:
         assert self._ledger is not None
         timer = RuleTimer(plan, store=self.ctx.store, owner=self.replica,
                           ledger=self._ledger, clock=self.ctx.clock, timing=self.timing,
