@@ -27,6 +27,9 @@ from tests.test_timer_sensor import (
     stop_sensor,
 )
 
+#: The TTL of the attune_leases bucket (streams/streams.yaml).
+LEASE_TTL = 30.0
+
 
 def total_fired(ref: str, *sensors: RunningSensor) -> int:
     return sum(s.sensor.fired[ref] for s in sensors)
@@ -88,6 +91,26 @@ async def test_a_lease_held_elsewhere_blocks_the_timer_until_released(ctx: Conte
         assert running.sensor.fired[ref] == 0
         assert await events(ctx, ref) == []
         await ghost.release()
+        await at_least(ctx, ref, 2)
+    finally:
+        await stop_sensor(running)
+        await stop_platform(platform)
+
+
+async def test_a_dead_holders_lease_expires_and_the_timer_moves_on(ctx: Context) -> None:
+    """A replica that dies without releasing: its lease lapses after the bucket's TTL
+    (30 s) and a live replica takes the timer over."""
+    platform = await projector(ctx)
+    ref = await define(ctx, "orphaned", "core.intervaltimer", {"interval": 1})
+    dead = Lease(ctx.store.js, timer_key(ref), owner="dead-replica")
+    assert await dead.hold()  # ...and never renewed nor released
+    died = asyncio.get_running_loop().time()
+    running = await start_sensor(ctx)
+    try:
+        async def fired() -> int:
+            return running.sensor.fired[ref]
+        await eventually(fired, timeout=LEASE_TTL + 15)
+        assert asyncio.get_running_loop().time() - died >= LEASE_TTL - 1
         await at_least(ctx, ref, 2)
     finally:
         await stop_sensor(running)
