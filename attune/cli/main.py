@@ -23,6 +23,11 @@ COMMANDS: dict[str, str] = {
     "replay": "attune.cli.replay:replay",
     "schemas": "attune.cli.schemas:schemas",
     "bench": "attune.cli.bench:bench",
+    "trigger": "attune.cli.trigger:trigger",
+    "webhook": "attune.cli.webhook:webhook",
+    "event": "attune.cli.event:event",
+    "rule": "attune.cli.rule:rule",
+    "enforcement": "attune.cli.enforcement:enforcement",
 }
 
 
