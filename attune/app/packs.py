@@ -17,6 +17,7 @@ from attune.app.context import Context
 from attune.domain import catalog
 from attune.domain.action import ACTION
 from attune.domain.pack import PackRegistered
+from attune.domain.policy import POLICY
 from attune.domain.rule import RULE
 from attune.domain.trigger import TRIGGER
 from attune.errors import ConcurrencyError, PackError
@@ -54,10 +55,13 @@ async def _append(ctx: Context, loaded: LoadedPack, meta: Meta) -> int:
                               previous.triggers if previous else [])
     appends += await _changes(ctx, RULE, {r.ref: r for r in loaded.rules},
                               previous.rules if previous else [])
+    appends += await _changes(ctx, POLICY, {p.ref: p for p in loaded.policies},
+                              previous.policies if previous else [])
     event = PackRegistered(at=ctx.clock(), pack=pack,
                            actions=[a.ref for a in loaded.actions],
                            triggers=[t.ref for t in loaded.triggers],
-                           rules=[r.ref for r in loaded.rules])
+                           rules=[r.ref for r in loaded.rules],
+                           policies=[p.ref for p in loaded.policies])
     if not appends and previous is not None and _same(previous, event):
         return pack_version
     appends.append(Append(pack.ref, event, pack_version, uuid4().hex))

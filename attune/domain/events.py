@@ -60,6 +60,7 @@ def catalogue() -> dict[str, type[Event]]:
         execution,
         identity,
         pack,
+        policy,
         rule,
         trigger,
         trigger_event,

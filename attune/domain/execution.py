@@ -1,6 +1,7 @@
 """The execution aggregate: its events, its state and the pure state machine.
 
     requested -> scheduled -> running -> completed | failed | timeout | abandoned
+    requested -> scheduling (queued by a policy) -> scheduled
     requested | scheduled -> cancelled             (cancel before a worker has it)
     running -> canceling -> cancelled              (the worker stops the process)
     any non-terminal -> timeout                    (the monitor, when time ran out)
@@ -78,10 +79,21 @@ class ExecutionRequested(Event):
 
 
 @register
+class ExecutionQueued(Event):
+    """A policy holds it back for now (status `scheduling`); `reason` says which."""
+
+    type: Literal["execution.queued"] = "execution.queued"
+    reason: str
+    admission_key: str
+
+
+@register
 class ExecutionScheduled(Event):
     type: Literal["execution.scheduled"] = "execution.scheduled"
     #: The work queue subject the execution was handed to.
     queue: str
+    #: The admission (policy slot) it holds until it ends, when a policy applies.
+    admission_key: str | None = None
 
 
 @register
@@ -151,7 +163,7 @@ class ExecutionTimedOut(Event):
     outcome: Outcome | None = None
 
 
-ExecutionEvent = (ExecutionRequested | ExecutionScheduled | ExecutionStarted
+ExecutionEvent = (ExecutionRequested | ExecutionQueued | ExecutionScheduled | ExecutionStarted
                   | ExecutionCompleted | ExecutionFailed | ExecutionAbandoned
                   | ExecutionCancelRequested | ExecutionCancelled | ExecutionTimedOut)
 
@@ -165,6 +177,13 @@ class _Command(BaseModel):
 class Schedule(_Command):
     type: Literal["schedule"] = "schedule"
     queue: str
+    admission_key: str | None = None
+
+
+class Queue(_Command):
+    type: Literal["queue"] = "queue"
+    reason: str
+    admission_key: str
 
 
 class Start(_Command):
@@ -194,7 +213,7 @@ class TimeOut(_Command):
     reason: str
 
 
-ExecutionCommand = Schedule | Start | Finish | Abandon | Cancel | TimeOut
+ExecutionCommand = Schedule | Queue | Start | Finish | Abandon | Cancel | TimeOut
 
 
 # -- state ----------------------------------------------------------------------------------
@@ -213,6 +232,8 @@ def evolve(state: ExecutionState | None, event: ExecutionEvent, *, id: int) -> E
     match event:
         case ExecutionRequested():
             return ExecutionState(id=id, status=Status.REQUESTED, action_ref=event.action.ref)
+        case ExecutionQueued():
+            return _require(state).model_copy(update={"status": Status.SCHEDULING})
         case ExecutionScheduled():
             return _require(state).model_copy(update={"status": Status.SCHEDULED})
         case ExecutionStarted():
@@ -240,10 +261,15 @@ def decide(state: ExecutionState, command: ExecutionCommand, *, now: datetime
     (commands are idempotent under redelivery)."""
     match command:
         case Schedule():
+            if state.status in (Status.REQUESTED, Status.SCHEDULING):
+                return [ExecutionScheduled(at=now, queue=command.queue,
+                                           admission_key=command.admission_key)]
+            return []  # scheduled already, running or ended
+        case Queue():
             if state.status is Status.REQUESTED:
-                return [ExecutionScheduled(at=now, queue=command.queue)]
-            if state.status is Status.SCHEDULED or state.status.terminal:
-                return []
+                return [ExecutionQueued(at=now, reason=command.reason,
+                                        admission_key=command.admission_key)]
+            return []
         case Start():
             if state.status is Status.SCHEDULED:
                 return [ExecutionStarted(at=now, worker=command.worker)]
@@ -298,3 +324,11 @@ def replay(id: int, events: list[ExecutionEvent]) -> ExecutionState:
     for event in events:
         state = evolve(state, event, id=id)
     return _require(state)
+
+
+def admission_key(events: list[ExecutionEvent]) -> str | None:
+    """The policy admission an execution holds or waits in, if any."""
+    for event in reversed(events):
+        if isinstance(event, ExecutionScheduled | ExecutionQueued):
+            return event.admission_key
+    return None

@@ -41,3 +41,4 @@ class PackRegistered(Event):
     actions: list[str] = Field(default_factory=list)
     triggers: list[str] = Field(default_factory=list)
     rules: list[str] = Field(default_factory=list)
+    policies: list[str] = Field(default_factory=list)

@@ -4,6 +4,7 @@ by themselves.
 * `running` on a worker whose heartbeat is older than `worker_stale_seconds` -> abandoned
 * waiting (requested, scheduling, scheduled) longer than its timeout -> timeout
 * running past its timeout plus a grace period (its worker did not stop it) -> timeout
+* executions waiting for a policy's rate window are admitted when it opens
 
 It reads the executions read model and decides on the stream (load, decide, append),
 so a stale read never ends an execution that moved on.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import attune.log as log
 from attune.app import executions
@@ -23,6 +25,9 @@ from attune.errors import AttuneError
 from attune.eventstore.envelope import Meta
 from attune.eventstore.lease import RENEW_EVERY, Lease
 from attune.worker.heartbeat import last_seen
+
+if TYPE_CHECKING:
+    from attune.executor.service import Executor
 
 _log = log.get("monitor")
 #: A running execution past its timeout gets this long for its worker to stop it.
@@ -41,8 +46,10 @@ WHERE status IN ('running', 'canceling') AND worker IS NOT NULL GROUP BY worker"
 
 
 class Monitor:
-    def __init__(self, ctx: Context, *, owner: str, interval: float = 2.0) -> None:
+    def __init__(self, ctx: Context, *, owner: str, executor: Executor | None = None,
+                 interval: float = 2.0) -> None:
         self.ctx = ctx
+        self.executor = executor
         self.lease = Lease(ctx.store.js, "monitor", owner=owner)
         self.interval = interval
 
@@ -65,6 +72,10 @@ class Monitor:
             await self.lease.release()
 
     async def sweep(self) -> None:
+        if self.executor is not None:
+            # rate windows that opened, and admissions interrupted by a crash
+            for key in await self.executor.admissions.keys():
+                await self.executor.advance(key)
         now = self.ctx.clock()
         for row in await self.ctx.pool.fetch(_OVERDUE, now, RUNNING_GRACE):
             waiting = row["status"] in ("requested", "scheduling", "scheduled")

@@ -18,11 +18,13 @@ from pydantic import ValidationError as PydanticValidationError
 
 from attune.domain.action import ActionDef
 from attune.domain.pack import PACK_REF, PackDef
+from attune.domain.policy import PolicyDef
 from attune.domain.rule import RuleDef
 from attune.domain.trigger import TriggerDef
 from attune.errors import PackError
 from attune.packs import fields
 from attune.packs.actions import load_action
+from attune.packs.policies import load_policy
 from attune.packs.rules import load_rule
 from attune.packs.triggers import load_trigger
 from attune.packs.yamlfile import load_mapping
@@ -54,6 +56,7 @@ class LoadedPack:
     actions: list[ActionDef] = field(default_factory=list)
     triggers: list[TriggerDef] = field(default_factory=list)
     rules: list[RuleDef] = field(default_factory=list)
+    policies: list[PolicyDef] = field(default_factory=list)
 
 
 def load_pack(directory: str | Path) -> LoadedPack:
@@ -100,7 +103,8 @@ def _load_pack(directory: str | Path) -> LoadedPack:
         pack=pack,
         actions=_components(root, "actions", lambda p: load_action(root, p, ref)),
         triggers=_components(root, "triggers", lambda p: load_trigger(root, p, ref)),
-        rules=_components(root, "rules", lambda p: load_rule(root, p, ref)))
+        rules=_components(root, "rules", lambda p: load_rule(root, p, ref)),
+        policies=_components(root, "policies", lambda p: load_policy(root, p, ref)))
 
 
 def _components(root: Path, folder: str, load: Callable[[Path], C]) -> list[C]:

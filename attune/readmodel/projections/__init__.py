@@ -1,6 +1,7 @@
 """The read models, one module each. `ALL` is what the projector runs."""
 
 from attune.domain.action import ACTION
+from attune.domain.policy import POLICY
 from attune.domain.rule import RULE
 from attune.domain.trigger import TRIGGER
 from attune.readmodel.projection import Projection
@@ -25,9 +26,14 @@ RULES = CatalogProjection(
     lambda r: {"label": r.label, "description": r.description, "trigger_ref": r.trigger_ref,
                "action_ref": r.action_ref})
 
+POLICIES = CatalogProjection(
+    "policies", POLICY, "policies",
+    lambda p: {"label": p.label, "description": p.description, "action_ref": p.action_ref,
+               "target_pack_ref": p.target_pack_ref, "priority": p.priority})
+
 ALL: tuple[Projection, ...] = (
     IdentitiesProjection(), PacksProjection(), ACTIONS, TRIGGERS, WebhooksProjection(), RULES,
-    EventsProjection(), EnforcementsProjection(), ExecutionsProjection())
+    EventsProjection(), EnforcementsProjection(), POLICIES, ExecutionsProjection())
 
 
 def by_name(name: str) -> Projection:

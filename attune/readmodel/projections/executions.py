@@ -6,6 +6,7 @@ from attune.domain.execution import (
     ExecutionCancelRequested,
     ExecutionCompleted,
     ExecutionFailed,
+    ExecutionQueued,
     ExecutionRequested,
     ExecutionScheduled,
     ExecutionStarted,
@@ -21,12 +22,18 @@ INSERT INTO executions (id, action_ref, status, parameters, env_vars, timeout_se
                         rerun_of, version, created, updated)
 VALUES ($1, $2, 'requested', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $1, $13, $13)
 ON CONFLICT (id) DO NOTHING"""
-_STATUS = "UPDATE executions SET status = $2, version = $3, updated = $4 WHERE id = $1"
+_STATUS = """
+UPDATE executions SET status = $2, version = $3, updated = $4, waiting_reason = NULL
+WHERE id = $1"""
+_QUEUED = """
+UPDATE executions SET status = 'scheduling', waiting_reason = $2, version = $3, updated = $4
+WHERE id = $1"""
 _STARTED = """
 UPDATE executions SET status = 'running', worker = $2, version = $3, updated = $4,
     started_at = $4 WHERE id = $1"""
 _FINISHED = """
-UPDATE executions SET status = $2, result = $3, version = $4, updated = $5, finished_at = $5
+UPDATE executions SET status = $2, result = $3, version = $4, updated = $5, finished_at = $5,
+    waiting_reason = NULL
 WHERE id = $1"""
 
 
@@ -42,6 +49,8 @@ class ExecutionsProjection:
                                             e.timeout_seconds, e.requested_by, e.parent,
                                             e.enforcement, e.rule_ref, e.trigger_ref,
                                             e.event_id, e.rerun_of, e.at))]
+            case ExecutionQueued() as e:
+                return [Statement(_QUEUED, (envelope.aggregate_id, e.reason, seq, e.at))]
             case ExecutionScheduled() as e:
                 return [Statement(_STATUS, (envelope.aggregate_id, Status.SCHEDULED.value, seq,
                                             e.at))]
