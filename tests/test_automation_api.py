@@ -77,8 +77,10 @@ async def test_triggers_crud_and_pack_guard(platform: RunningPlatform) -> None:
         off = await api.post("/api/v1/triggers/core.intervaltimer/disable")
         assert off.status == 200 and off.data["enabled"] is False
         assert "core.intervaltimer" in await _refs(api, "/api/v1/triggers", enabled="false")
+        assert "core.intervaltimer" not in await _refs(api, "/api/v1/triggers/enabled")
         on = await api.post("/api/v1/triggers/core.intervaltimer/enable")
         assert on.data["enabled"] is True
+        assert "core.intervaltimer" in await _refs(api, "/api/v1/triggers/enabled")
         again = await api.post("/api/v1/triggers/core.intervaltimer/enable")
         assert again.sequence == on.sequence  # already enabled: nothing appended
 

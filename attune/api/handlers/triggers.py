@@ -47,6 +47,14 @@ async def list_triggers(call: Call) -> web.Response:
     return envelopes.page(items, query, total=total)
 
 
+async def list_enabled_triggers(call: Call) -> web.Response:
+    query = call.query_as(PageQuery)
+    items = await reads.list_page(call.ctx.pool, key_sealer(call), enabled=True,
+                                  limit=query.fetch_limit, offset=query.offset)
+    total = await reads.count(call.ctx.pool, enabled=True) if query.include_total else None
+    return envelopes.page(items, query, total=total)
+
+
 async def list_pack_triggers(call: Call) -> web.Response:
     pack_ref = call.path_as(RefPath).ref
     query = call.query_as(PageQuery)
@@ -105,6 +113,10 @@ ROUTES = [
           "Create a trigger in a registered pack (ref <pack>.<name>)",
           Permission("triggers", "create"), "triggers", body=TriggerCreateRequest,
           response=TriggerOut, status=201, alternatives=_ACCEPTED, command=True),
+    # before /triggers/{ref}: the router tries routes in this order
+    Route("GET", "/api/v1/triggers/enabled", list_enabled_triggers, "List the enabled triggers",
+          Permission("triggers", "read"), "triggers", query=PageQuery, response=TriggerOut,
+          envelope="list"),
     Route("GET", "/api/v1/triggers/{ref}", get_trigger,
           "Show a trigger with its schemas and webhook", Permission("triggers", "read"),
           "triggers", params=RefPath, response=TriggerOut),
