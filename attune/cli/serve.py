@@ -40,7 +40,7 @@ _log = log.get("serve")
 @click.option("--log-format", type=click.Choice(LOG_FORMATS), default="json",
               envvar="ATTUNE_LOG_FORMAT", show_default=True, show_envvar=True)
 def serve(services: tuple[str, ...], log_level: str, log_format: str) -> None:
-    """Run SERVICE (api, executor, worker, projector; several may be named) against
+    """Run SERVICE (api, executor, worker, projector, sensor; several may be named) against
     external servers.
 
     \b

@@ -1,7 +1,7 @@
 """`attune up`: the whole platform on this machine, in one command.
 
 Starts NATS (JetStream) and PostgreSQL as child processes with their data under one
-data directory, then every service (api, executor, worker, projector) in this process.
+data directory, then every service (api, executor, worker, projector, sensor) in this process.
 With ATTUNE_NATS_URL and ATTUNE_DATABASE_URL set, nothing is embedded: the services
 run against those servers.
 """
