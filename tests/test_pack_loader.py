@@ -109,3 +109,14 @@ def test_relative_missing_and_oversized(tmp_path: Path) -> None:
     (root / "actions" / "big.yaml").write_text("a: " + "x" * (1024 * 1024 + 10))
     with pytest.raises(PackError, match=r"actions/big\.yaml: file is .* over the"):
         load_pack(root)
+
+
+def test_timer_rules_need_a_schedule_that_parses(tmp_path: Path) -> None:
+    root = make_pack(tmp_path / "p")
+    (root / "rules").mkdir()
+    (root / "rules" / "tick.yaml").write_text(
+        "name: tick\ntrigger_ref: core.crontimer\naction_ref: core.echo\n"
+        "trigger_params: {expression: 'bogus cron'}\n")
+    with pytest.raises(PackError, match=re.escape("rules/tick.yaml: invalid parameters: "
+                                                  "expression: 'bogus cron' has 2 fields")):
+        load_pack(root)

@@ -12,6 +12,7 @@ from attune.packs.fields import build, component_name, field
 from attune.packs.yamlfile import load_mapping
 from attune.rules import engine
 from attune.rules.conditions import parse_conditions
+from attune.sensor import schedule
 
 
 def load_rule(root: Path, path: Path, pack_ref: str) -> RuleDef:
@@ -51,6 +52,8 @@ def load_rule(root: Path, path: Path, pack_ref: str) -> RuleDef:
         "tags": field(doc, "tags", shown, list, default=[]),
     })
     try:
+        if rule.trigger_ref in schedule.TIMER_TRIGGERS:  # a timer: its schedule must parse
+            schedule.parse(rule.trigger_ref, rule.trigger_params)
         return engine.check(rule)
     except ValidationError as exc:
         raise PackError(f"{shown}: {exc.message}") from None
