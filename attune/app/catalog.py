@@ -4,6 +4,7 @@ decide with `attune.domain.catalog`, append with the version decided on."""
 from __future__ import annotations
 
 from typing import TypeVar
+from uuid import uuid4
 
 from pydantic import BaseModel
 
@@ -32,9 +33,9 @@ async def execute(ctx: Context, kind: catalog.Kind[D], ref: str,
         events = catalog.decide(kind, state, command, ref=ref, now=ctx.clock())
         try:
             for event in events:
+                # the version check guards against races; the id only has to be unique
                 version = await ctx.store.append(ref, event, expected_version=version,
-                                                 msg_id=f"{kind.name}:{ref}:{version}",
-                                                 meta=meta)
+                                                 msg_id=uuid4().hex, meta=meta)
                 state = catalog.evolve(kind, state, event)
         except ConcurrencyError:
             if attempt == MAX_ATTEMPTS - 1:
