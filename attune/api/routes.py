@@ -14,6 +14,8 @@ from attune.api.handlers import (
     executions,
     health,
     packs,
+    policies,
+    rule_test,
     rules,
     spec,
     triggers,
@@ -48,6 +50,7 @@ def check(routes: Sequence[Route]) -> tuple[Route, ...]:
 ROUTES: tuple[Route, ...] = check([
     *health.ROUTES, *auth.ROUTES, *packs.ROUTES, *actions.ROUTES, *executions.ROUTES,
     *execution_control.ROUTES,
-    *triggers.ROUTES, *webhooks.ROUTES, *events.ROUTES, *rules.ROUTES, *enforcements.ROUTES,
+    *triggers.ROUTES, *webhooks.ROUTES, *events.ROUTES, *rules.ROUTES, *rule_test.ROUTES,
+    *enforcements.ROUTES, *policies.ROUTES,
     *spec.ROUTES,
 ])

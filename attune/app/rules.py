@@ -22,6 +22,7 @@ from attune.errors import NotFoundError, ValidationError
 from attune.eventstore.envelope import Meta
 from attune.rules import engine
 from attune.rules.conditions import Condition, parse_conditions
+from attune.sensor import schedule
 
 EXPRESSION_HINT = ('conditions: an object must be {"expression": "{{ ... }}"}, e.g. '
                    '{"expression": "{{ event.payload.severity == \'critical\' }}"}; the '
@@ -50,6 +51,8 @@ def _parsed(values: Mapping[str, Any]) -> dict[str, Any]:
 
 async def check(ctx: Context, rule: RuleDef) -> RuleDef:
     engine.check(rule)
+    if rule.trigger_ref in schedule.TIMER_TRIGGERS:  # a timer: its schedule must parse
+        _schedule_parses(rule)
     if await ctx.pool.fetchval("SELECT 1 FROM actions WHERE ref = $1", rule.action_ref) is None:
         raise NotFoundError(f"action_ref: action {rule.action_ref!r} not found: GET "
                             "/api/v1/actions lists the actions",
@@ -68,6 +71,17 @@ async def check(ctx: Context, rule: RuleDef) -> RuleDef:
         raise ValidationError(f"trigger_params: do not fit the parameters of trigger "
                               f"{trigger.ref!r}: {problems}", details=details) from None
     return rule
+
+
+def _schedule_parses(rule: RuleDef) -> None:
+    try:
+        schedule.parse(rule.trigger_ref, rule.trigger_params)
+    except ValidationError as exc:
+        details = [{"field": f"trigger_params.{d['field']}", "message": d["message"]}
+                   for d in exc.details or []]
+        raise ValidationError(f"trigger_params: {exc.message}",
+                              details=details or [{"field": "trigger_params",
+                                                   "message": exc.message}]) from None
 
 
 async def create(ctx: Context, values: Mapping[str, Any], *, meta: Meta) -> int:

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "event": "attune.cli.event:event",
     "rule": "attune.cli.rule:rule",
     "enforcement": "attune.cli.enforcement:enforcement",
+    "policy": "attune.cli.policy:policy",
 }
 
 

@@ -1,4 +1,4 @@
-"""`attune rule list|show|create|enable|disable|delete`."""
+"""`attune rule list|show|create|enable|disable|delete|test`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from attune.cli.documents import json_option, json_value, load_document
 from attune.cli.output import (
     Column,
     Format,
+    compact,
     emit,
     emit_fields,
     emit_rows,
@@ -208,3 +209,71 @@ def delete(ref: str, api_url: str | None, output: Format) -> None:
     client = ApiClient.from_options(api_url)
     body = client.request("DELETE", f"/api/v1/rules/{segment(ref)}").body
     emit(body, output, lambda: click.echo(f"Rule {ref} deleted."))
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+
+
+class Duration(click.ParamType[int]):
+    """`90s`, `30m`, `1h`, `2d`, `1w` or plain seconds, as seconds."""
+
+    name = "DURATION"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().lower()
+        number, unit = (text[:-1], text[-1]) if text[-1:] in _UNITS else (text, "s")
+        if not number.isdigit() or int(number) == 0:
+            self.fail(f"{value!r} is not a duration: write e.g. 90s, 30m, 1h or 2d", param, ctx)
+        return int(number) * _UNITS[unit]
+
+
+def _result_cell(result: dict[str, Any]) -> str:
+    if result.get("error"):
+        return f"error: {result['error']}"
+    return compact(result["params"]) if result.get("params") is not None else ""
+
+
+TEST_COLUMNS = [
+    Column("EVENT", lambda r: r.get("event_id") if r.get("event_id") is not None
+           else "(payload)"),
+    Column.key("MATCHED", "matched"),
+    Column("PARAMS/ERROR", _result_cell),
+]
+
+
+@rule.command("test")
+@click.argument("ref")
+@click.option("--payload", metavar="JSON",
+              help="Evaluate against one event of the rule's trigger with this payload.")
+@click.option("--since", type=Duration(), metavar="DURATION",
+              help="Evaluate against the recorded events of the rule's trigger since then "
+                   "(e.g. 1h, 30m, 2d).")
+@click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True,
+              help="At most this many events (newest first) with --since.")
+@api_url_option
+@output_option
+def test(ref: str, payload: str | None, since: int | None, limit: int, api_url: str | None,
+         output: Format) -> None:
+    """What-if: what the rule REF (its current definition, even disabled) would do with
+    a payload, or with the events of its trigger recorded since DURATION ago. Nothing
+    is recorded and nothing runs.
+
+    \b
+      attune rule test mypack.on_alert --payload '{"severity": "critical"}'
+      attune rule test mypack.on_alert --since 1h
+    """
+    if (payload is None) == (since is None):
+        raise click.UsageError("give either --payload JSON or --since DURATION")
+    body: dict[str, Any] = ({"payload": json_option(payload, "--payload")}
+                            if payload is not None else {"since_seconds": since, "limit": limit})
+    client = ApiClient.from_options(api_url)
+    data = client.post(f"/api/v1/rules/{segment(ref)}/test", body).data
+
+    def table() -> None:
+        emit_rows(data.get("results", []), TEST_COLUMNS)
+        click.echo(f"{data.get('matched')} of {data.get('evaluated')} events would match"
+                   + ("" if data.get("enabled", True) else " (the rule is disabled)"))
+    emit(data, output, table)
