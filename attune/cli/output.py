@@ -35,11 +35,10 @@ def output_option(func: F) -> F:
 class CliError(click.ClickException):
     """A failure the user can act on: printed as `Error: <message>` plus details."""
 
-    def __init__(self, message: str, details: Any = None, *, exit_code: int = 1,
-                 status: int | None = None) -> None:
+    def __init__(self, message: str, details: Any = None, *, status: int | None = None
+                 ) -> None:
         super().__init__(message)
         self.details = details
-        self.exit_code = exit_code
         #: the HTTP status when the API refused the request
         self.status = status
 
