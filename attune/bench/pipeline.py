@@ -14,26 +14,23 @@ import asyncio
 import contextlib
 import os
 import platform as host
-import secrets
-import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import attune.log as log
 from attune.app.context import Context
 from attune.bench import raw
 from attune.bench.load import ApiClient, CompletionWatcher, fixed_rate, saturate
+from attune.bench.platform import bench_context, ready, services
 from attune.bench.progress import Progress
-from attune.bench.servers import BenchServers, bench_servers, free_port
-from attune.config import Settings
+from attune.bench.servers import BenchServers, bench_servers
 from attune.errors import UnavailableError
 from attune.eventstore.connection import connect
 from attune.eventstore.store import EVENTS_STREAM
 from attune.executor.service import WORK_STREAM
-from attune.platform import SERVICES, close_context, open_context, run_services, seed
+from attune.platform import SERVICES
 
 _log = log.get("bench")
 
@@ -54,48 +51,11 @@ class Options:
 async def running_platform(servers: BenchServers, options: Options
                            ) -> AsyncIterator[tuple[Context, str]]:
     """Every service in this process on `servers`; yields the context and the admin
-    password (ATTUNE_ADMIN_PASSWORD, else one made up for a fresh admin)."""
-    env = os.environ.get
-    password = env("ATTUNE_ADMIN_PASSWORD") or secrets.token_urlsafe(18)
-    with tempfile.TemporaryDirectory(prefix="attune-bench-data-") as data_dir:
-        settings = Settings(
-            nats_url=servers.nats_url, database_url=servers.database_url,
-            data_dir=Path(data_dir), api_port=free_port(),
-            jwt_secret=env("ATTUNE_JWT_SECRET") or secrets.token_urlsafe(48),
-            encryption_key=env("ATTUNE_ENCRYPTION_KEY") or secrets.token_urlsafe(48),
-            admin_password=password, worker_concurrency=options.worker_concurrency)
-        ctx = await open_context(settings, name="attune-bench")
-        stop = asyncio.Event()
-        task: asyncio.Task[None] | None = None
-        try:
-            await seed(ctx, admin_password=password)
-            task = asyncio.create_task(run_services(ctx, SERVICES, stop))
-            await _ready(ctx, task)
-            yield ctx, password
-        finally:
-            stop.set()
-            if task is not None:
-                await asyncio.gather(task, return_exceptions=True)
-            await close_context(ctx)
-
-
-async def _ready(ctx: Context, services: asyncio.Task[None], timeout: float = 30.0) -> None:
-    """The core pack is projected (requests need its actions) and the API listens."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if services.done():
-            services.result()  # a service failed to start: raise its error
-        loaded = await ctx.pool.fetchval("SELECT count(*) FROM actions WHERE ref = 'core.noop'")
-        if loaded:
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", ctx.settings.api_port)
-            except OSError:
-                pass
-            else:
-                writer.close()
-                return
-        await asyncio.sleep(0.05)
-    raise UnavailableError(f"the platform was not ready within {timeout:.0f} s")
+    password."""
+    async with bench_context(servers, worker_concurrency=options.worker_concurrency) as (
+            ctx, password), services(ctx, SERVICES) as running:
+        await ready(ctx, running, api=True)
+        yield ctx, password
 
 
 async def _appended(ctx: Context) -> int:

@@ -23,7 +23,8 @@ from rich.progress import (
 from rich.table import Table
 
 import attune.log as log
-from attune.bench.pipeline import Options, run
+from attune.bench import pipeline as pipeline_bench
+from attune.bench import rules as rules_bench
 from attune.bench.progress import Silent
 from attune.errors import AttuneError
 
@@ -96,13 +97,13 @@ def pipeline(executions: int, concurrency: int, rate: float, duration: float,
     this process.
     """
     log.configure(os.environ.get("ATTUNE_LOG_LEVEL", "error"), json=False)
-    options = Options(executions=executions, concurrency=concurrency, rate=rate,
+    options = pipeline_bench.Options(executions=executions, concurrency=concurrency, rate=rate,
                       duration=duration, raw_messages=raw_messages,
                       worker_concurrency=worker_concurrency, nats_url=nats_url,
                       database_url=database_url)
     try:
         with _progress(quiet) as progress:
-            report = asyncio.run(run(options, progress))
+            report = asyncio.run(pipeline_bench.run(options, progress))
     except AttuneError as exc:
         raise click.ClickException(str(exc)) from exc
     if output == "json":
@@ -147,3 +148,82 @@ def render(report: dict[str, Any]) -> Table:
 
 def _outcomes(outcomes: dict[str, int]) -> str:
     return ", ".join(f"{n} {name}" for name, n in sorted(outcomes.items()))
+
+
+@bench.command("rules")
+@click.option("--rules", default=1000, show_default=True, type=click.IntRange(min=1),
+              help="Enabled rules (spread evenly over the triggers).")
+@click.option("--triggers", default=100, show_default=True, type=click.IntRange(min=1),
+              help="Triggers the rules are on.")
+@click.option("--events", "-n", default=20000, show_default=True,
+              type=click.IntRange(min=1), help="Events appended for the throughput measure.")
+@click.option("--rate", default=100.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Webhook posts per second for the latency measure.")
+@click.option("--duration", default=10.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds of the latency measure.")
+@click.option("--worker-concurrency", default=16, show_default=True,
+              type=click.IntRange(min=1), help="Actions the worker runs at once.")
+@click.option("--nats-url", envvar="ATTUNE_BENCH_NATS_URL", metavar="URL",
+              help="Use this NATS instead of starting one [env ATTUNE_BENCH_NATS_URL].")
+@click.option("--database-url", envvar="ATTUNE_BENCH_DATABASE_URL", metavar="URL",
+              help="Use this PostgreSQL instead of starting one "
+                   "[env ATTUNE_BENCH_DATABASE_URL].")
+@click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def rules(rules: int, triggers: int, events: int, rate: float, duration: float,
+          worker_concurrency: int, nats_url: str | None, database_url: str | None,
+          output: str, quiet: bool) -> None:
+    """Measure the rule pipeline with many rules (each event matches one rule of its
+    trigger, core.noop): events/s matched and enforced by one executor process, and
+    webhook POST -> execution started latency at a fixed rate through the HTTP API.
+
+    Starts its own NATS and PostgreSQL unless --nats-url and --database-url are given;
+    the services run in this process.
+    """
+    if triggers > rules:
+        raise click.BadParameter(f"{triggers} triggers need at least as many rules",
+                                 param_hint="--rules")
+    log.configure(os.environ.get("ATTUNE_LOG_LEVEL", "error"), json=False)
+    options = rules_bench.Options(rules=rules, triggers=triggers, events=events, rate=rate,
+                                  duration=duration, worker_concurrency=worker_concurrency,
+                                  nats_url=nats_url, database_url=database_url)
+    try:
+        with _progress(quiet) as progress:
+            report = asyncio.run(rules_bench.run(options, progress))
+    except AttuneError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if output == "json":
+        click.echo(json.dumps(report, indent=2, sort_keys=True))
+    else:
+        Console().print(render_rules(report))
+
+
+def render_rules(report: dict[str, Any]) -> Table:
+    setup, rate, lat = report["rules"], report["throughput"], report["webhook_latency"]
+    machine = report["machine"]
+    table = Table(title="attune bench rules", title_justify="left",
+                  caption=f"{machine['cpus']} CPUs, {machine['system']}, Python "
+                          f"{machine['python']}; {report['servers']['durability']}",
+                  caption_justify="left")
+    table.add_column("measure")
+    table.add_column("value")
+    rows: list[tuple[str, str]] = [
+        ("rules", f"{setup['rules']:,} enabled on {setup['triggers']} triggers "
+                  f"({setup['rules_per_trigger']} each, 1 matches per event), "
+                  f"{setup['action']}"),
+        ("(a) events appended (pipelined)",
+         f"{rate['events']:,} in {rate['append_seconds']:.2f} s "
+         f"({rate['appends_per_s']:,.0f}/s)"),
+        ("(a) events/s matched and enforced, one executor",
+         f"{rate['events_per_s']:,.0f}/s ({rate['seconds']:.2f} s to the last resolution)"),
+        ("(a) enforcements/s resolved", f"{rate['enforcements_per_s']:,.0f}/s"),
+        (f"(b) webhook -> running at {lat['rate_per_s']:g}/s",
+         f"p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms, max {lat['max_ms']:.1f} ms "
+         f"({lat['events']} events)"),
+        ("(b) webhook HTTP response",
+         f"p50 {lat['http_p50_ms']:.1f} ms, p99 {lat['http_p99_ms']:.1f} ms"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
