@@ -134,6 +134,7 @@ async def test_rule_test_over_payloads_and_history(platform: RunningPlatform,
                         '{"severity": "critical", "host": "db7"}')
         assert ran.code == 0, ran
         assert "(payload)" in ran.out and "db7" in ran.out and "MATCHED" in ran.out
+        assert '"token": "***"' in ran.out  # the secret parameter
         assert "1 of 1 events would match (the rule is disabled)" in ran.out
         ran = await cli("rule", "test", "core.on_alert", "--since", "1h")
         assert ran.code == 0, ran

@@ -233,7 +233,12 @@ class Duration(click.ParamType[int]):
 def _result_cell(result: dict[str, Any]) -> str:
     if result.get("error"):
         return f"error: {result['error']}"
-    return compact(result["params"]) if result.get("params") is not None else ""
+    params = result.get("params")
+    if not isinstance(params, dict):
+        return ""
+    # a redacted secret reads better as *** in a table (JSON output keeps the marker)
+    return compact({k: ("***" if isinstance(v, dict) and v.get("redacted") is True else v)
+                    for k, v in params.items()})
 
 
 TEST_COLUMNS = [
