@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import click
 
 from attune.cli.client import ApiClient, api_url_option, segment
+from attune.cli.components import add_lifecycle
 from attune.cli.output import (
     Column,
     Format,
@@ -235,36 +236,7 @@ def update(ref: str, action_ref: str | None, pack_ref: str | None,
     emit(data, output, lambda: click.echo(f"Policy {ref} updated."))
 
 
-def _toggle(ref: str, api_url: str | None, output: Format, verb: str) -> None:
-    client = ApiClient.from_options(api_url)
-    data = client.post(f"/api/v1/policies/{segment(ref)}/{verb}", None).data
-    emit(data, output, lambda: click.echo(f"Policy {ref} {verb}d."))
-
-
-@policy.command("enable")
-@click.argument("ref")
-@api_url_option
-@output_option
-def enable(ref: str, api_url: str | None, output: Format) -> None:
-    """Enable the policy REF."""
-    _toggle(ref, api_url, output, "enable")
-
-
-@policy.command("disable")
-@click.argument("ref")
-@api_url_option
-@output_option
-def disable(ref: str, api_url: str | None, output: Format) -> None:
-    """Disable the policy REF: it no longer limits executions."""
-    _toggle(ref, api_url, output, "disable")
-
-
-@policy.command("delete")
-@click.argument("ref")
-@api_url_option
-@output_option
-def delete(ref: str, api_url: str | None, output: Format) -> None:
-    """Delete the policy REF (one created through the API)."""
-    client = ApiClient.from_options(api_url)
-    body = client.request("DELETE", f"/api/v1/policies/{segment(ref)}").body
-    emit(body, output, lambda: click.echo(f"Policy {ref} deleted."))
+add_lifecycle(policy, noun="policy", collection="policies",
+              enable="Enable the policy REF.",
+              disable="Disable the policy REF: it no longer limits executions.",
+              delete="Delete the policy REF (one created through the API).")

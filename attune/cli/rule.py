@@ -10,6 +10,7 @@ import click
 
 from attune.cli.client import ApiClient, api_url_option, segment
 from attune.cli.coerce import coerce, split_assignments
+from attune.cli.components import add_lifecycle
 from attune.cli.documents import json_option, json_value, load_document
 from attune.cli.output import (
     Column,
@@ -176,41 +177,6 @@ def create(file: Path | None, ref: str | None, trigger_ref: str | None,
     emit(data, output, lambda: click.echo(f"Rule {data.get('ref')} created."))
 
 
-def _toggle(ref: str, api_url: str | None, output: Format, verb: str) -> None:
-    client = ApiClient.from_options(api_url)
-    data = client.post(f"/api/v1/rules/{segment(ref)}/{verb}", None).data
-    emit(data, output, lambda: click.echo(f"Rule {ref} {verb}d."))
-
-
-@rule.command("enable")
-@click.argument("ref")
-@api_url_option
-@output_option
-def enable(ref: str, api_url: str | None, output: Format) -> None:
-    """Enable the rule REF."""
-    _toggle(ref, api_url, output, "enable")
-
-
-@rule.command("disable")
-@click.argument("ref")
-@api_url_option
-@output_option
-def disable(ref: str, api_url: str | None, output: Format) -> None:
-    """Disable the rule REF: it matches no event until enabled again."""
-    _toggle(ref, api_url, output, "disable")
-
-
-@rule.command("delete")
-@click.argument("ref")
-@api_url_option
-@output_option
-def delete(ref: str, api_url: str | None, output: Format) -> None:
-    """Delete the rule REF (one created through the API)."""
-    client = ApiClient.from_options(api_url)
-    body = client.request("DELETE", f"/api/v1/rules/{segment(ref)}").body
-    emit(body, output, lambda: click.echo(f"Rule {ref} deleted."))
-
-
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 
 
@@ -282,3 +248,9 @@ def test(ref: str, payload: str | None, since: int | None, limit: int, api_url: 
         click.echo(f"{data.get('matched')} of {data.get('evaluated')} events would match"
                    + ("" if data.get("enabled", True) else " (the rule is disabled)"))
     emit(data, output, table)
+
+
+add_lifecycle(rule, noun="rule", collection="rules",
+              enable="Enable the rule REF.",
+              disable="Disable the rule REF: it matches no event until enabled again.",
+              delete="Delete the rule REF (one created through the API).")

@@ -9,6 +9,7 @@ import click
 
 from attune.cli.action import PARAMETER_COLUMNS
 from attune.cli.client import ApiClient, api_url_option, segment
+from attune.cli.components import add_lifecycle
 from attune.cli.documents import json_option, load_document
 from attune.cli.output import (
     Column,
@@ -139,36 +140,7 @@ def create(file: Path | None, ref: str | None, label: str | None, description: s
     emit(data, output, lambda: click.echo(f"Trigger {data.get('ref')} created."))
 
 
-def _toggle(ref: str, api_url: str | None, output: Format, verb: str) -> None:
-    client = ApiClient.from_options(api_url)
-    data = client.post(f"/api/v1/triggers/{segment(ref)}/{verb}", None).data
-    emit(data, output, lambda: click.echo(f"Trigger {ref} {verb}d."))
-
-
-@trigger.command("enable")
-@click.argument("ref")
-@api_url_option
-@output_option
-def enable(ref: str, api_url: str | None, output: Format) -> None:
-    """Enable the trigger REF."""
-    _toggle(ref, api_url, output, "enable")
-
-
-@trigger.command("disable")
-@click.argument("ref")
-@api_url_option
-@output_option
-def disable(ref: str, api_url: str | None, output: Format) -> None:
-    """Disable the trigger REF: its events are refused until it is enabled again."""
-    _toggle(ref, api_url, output, "disable")
-
-
-@trigger.command("delete")
-@click.argument("ref")
-@api_url_option
-@output_option
-def delete(ref: str, api_url: str | None, output: Format) -> None:
-    """Delete the trigger REF (one created through the API, used by no rule)."""
-    client = ApiClient.from_options(api_url)
-    body = client.request("DELETE", f"/api/v1/triggers/{segment(ref)}").body
-    emit(body, output, lambda: click.echo(f"Trigger {ref} deleted."))
+add_lifecycle(trigger, noun="trigger", collection="triggers",
+              enable="Enable the trigger REF.",
+              disable="Disable the trigger REF: its events are refused until it is enabled again.",
+              delete="Delete the trigger REF (one created through the API, used by no rule).")
