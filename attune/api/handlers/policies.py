@@ -20,7 +20,7 @@ from attune.api.models import (
     RefPath,
 )
 from attune.api.queries import policies as reads
-from attune.api.queries import rules as parents
+from attune.api.queries.components import require
 from attune.api.routing import Call, Permission, Route
 from attune.app import policies
 
@@ -47,7 +47,7 @@ async def list_policies(call: Call) -> web.Response:
 
 async def list_pack_policies(call: Call) -> web.Response:
     ref = call.path_as(RefPath).ref
-    await parents.require(call.ctx.pool, "packs", ref)
+    await require(call.ctx.pool, "packs", ref)
     return await _page(call, reads.Filters(pack_ref=ref), call.query_as(PageQuery))
 
 
@@ -55,7 +55,7 @@ async def list_action_policies(call: Call) -> web.Response:
     """All of them at once (an action has few): which one is effective depends on all."""
     ref = call.path_as(RefPath).ref
     query = call.query_as(PageQuery)
-    await parents.require(call.ctx.pool, "actions", ref)
+    await require(call.ctx.pool, "actions", ref)
     found = await reads.for_action(call.ctx.pool, ref)
     items = found[query.offset:query.offset + query.fetch_limit]
     return envelopes.page(items, query, total=len(found) if query.include_total else None)

@@ -19,6 +19,7 @@ from attune.api.models import (
     RuleUpdateRequest,
 )
 from attune.api.queries import rules as reads
+from attune.api.queries.components import require
 from attune.api.routing import Call, Permission, Route
 from attune.app import rules
 
@@ -52,7 +53,7 @@ async def _under(call: Call, table: str) -> web.Response:
     """The rules of one pack, action or trigger (404 when that does not exist)."""
     ref = call.path_as(RefPath).ref
     query = call.query_as(PageQuery)
-    await reads.require(call.ctx.pool, table, ref)
+    await require(call.ctx.pool, table, ref)
     filters = reads.Filters(pack_ref=ref if table == "packs" else None,
                             action_ref=ref if table == "actions" else None,
                             trigger_ref=ref if table == "triggers" else None)

@@ -18,8 +18,8 @@ from attune.api.models import (
     TriggerOut,
     TriggerUpdateRequest,
 )
-from attune.api.queries import rules as parents
 from attune.api.queries import triggers as reads
+from attune.api.queries.components import require
 from attune.api.routing import Call, Permission, Route
 from attune.app import triggers
 from attune.app.authorization import allowed
@@ -58,7 +58,7 @@ async def list_enabled_triggers(call: Call) -> web.Response:
 async def list_pack_triggers(call: Call) -> web.Response:
     pack_ref = call.path_as(RefPath).ref
     query = call.query_as(PageQuery)
-    await parents.require(call.ctx.pool, "packs", pack_ref)
+    await require(call.ctx.pool, "packs", pack_ref)
     items = await reads.list_page(call.ctx.pool, key_sealer(call), pack_ref=pack_ref,
                                   limit=query.fetch_limit, offset=query.offset)
     total = (await reads.count(call.ctx.pool, pack_ref=pack_ref)

@@ -7,12 +7,11 @@ from dataclasses import dataclass
 import asyncpg
 
 from attune.api.models import ActionPolicyOut, PolicyOut
+from attune.api.queries.components import SEARCHED, ComponentReads
 from attune.api.queries.search import Where
 from attune.domain.policy import PolicyDef, effective
-from attune.errors import NotFoundError
 
 _SELECT = "SELECT definition, source, created, updated FROM policies"
-SEARCHED = ("ref", "label", "description", "pack_ref")
 
 
 def _fields(row: asyncpg.Record) -> dict[str, object]:
@@ -41,30 +40,20 @@ class Filters:
         return where
 
 
+_READS = ComponentReads('policies', _policy, noun='policy')
+
+
 async def list_page(pool: asyncpg.Pool, filters: Filters, *, limit: int | None, offset: int
                     ) -> list[PolicyOut]:
-    where = filters.where()
-    page = where.page(limit, offset)
-    rows = await pool.fetch(f"{_SELECT} {where.sql} ORDER BY ref {page}", *where.args)
-    return [_policy(r) for r in rows]
+    return await _READS.list_page(pool, filters.where(), limit=limit, offset=offset)
 
 
 async def count(pool: asyncpg.Pool, filters: Filters) -> int:
-    where = filters.where()
-    return int(await pool.fetchval(f"SELECT count(*) FROM policies {where.sql}", *where.args))
+    return await _READS.count(pool, filters.where())
 
 
-async def find(pool: asyncpg.Pool, ref: str) -> PolicyOut | None:
-    row = await pool.fetchrow(f"{_SELECT} WHERE ref = $1", ref)
-    return _policy(row) if row else None
-
-
-async def get(pool: asyncpg.Pool, ref: str) -> PolicyOut:
-    found = await find(pool, ref)
-    if found is None:
-        raise NotFoundError(f"policy {ref!r} not found: GET /api/v1/policies lists the "
-                            "policies")
-    return found
+find = _READS.find
+get = _READS.get
 
 
 async def for_action(pool: asyncpg.Pool, action_ref: str) -> list[ActionPolicyOut]:

@@ -7,12 +7,11 @@ from dataclasses import dataclass
 import asyncpg
 
 from attune.api.models import RuleOut
+from attune.api.queries.components import SEARCHED, ComponentReads
 from attune.api.queries.search import Where
 from attune.domain.rule import RuleDef
-from attune.errors import NotFoundError
 
 _SELECT = "SELECT definition, source, created, updated FROM rules"
-SEARCHED = ("ref", "label", "description", "pack_ref")
 
 
 def _rule(row: asyncpg.Record) -> RuleOut:
@@ -39,34 +38,17 @@ class Filters:
         return where
 
 
+_READS = ComponentReads('rules', _rule, noun='rule')
+
+
 async def list_page(pool: asyncpg.Pool, filters: Filters, *, limit: int | None, offset: int
                     ) -> list[RuleOut]:
-    where = filters.where()
-    page = where.page(limit, offset)
-    rows = await pool.fetch(f"{_SELECT} {where.sql} ORDER BY ref {page}", *where.args)
-    return [_rule(r) for r in rows]
+    return await _READS.list_page(pool, filters.where(), limit=limit, offset=offset)
 
 
 async def count(pool: asyncpg.Pool, filters: Filters) -> int:
-    where = filters.where()
-    return int(await pool.fetchval(f"SELECT count(*) FROM rules {where.sql}", *where.args))
+    return await _READS.count(pool, filters.where())
 
 
-async def find(pool: asyncpg.Pool, ref: str) -> RuleOut | None:
-    row = await pool.fetchrow(f"{_SELECT} WHERE ref = $1", ref)
-    return _rule(row) if row else None
-
-
-async def get(pool: asyncpg.Pool, ref: str) -> RuleOut:
-    found = await find(pool, ref)
-    if found is None:
-        raise NotFoundError(f"rule {ref!r} not found: GET /api/v1/rules lists the rules")
-    return found
-
-
-async def require(pool: asyncpg.Pool, table: str, ref: str) -> None:
-    """404 unless `ref` is in `table` (packs, actions, triggers): a list under an
-    unknown parent is an error, not an empty page."""
-    if await pool.fetchval(f"SELECT 1 FROM {table} WHERE ref = $1", ref) is None:
-        noun = table.removesuffix("s")
-        raise NotFoundError(f"{noun} {ref!r} not found: GET /api/v1/{table} lists them")
+find = _READS.find
+get = _READS.get
