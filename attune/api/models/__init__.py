@@ -1,0 +1,157 @@
+"""Every body the HTTP API reads or writes, and its query strings, as pydantic models.
+
+Request bodies forbid unknown fields and are validated strictly (no `"3"` for 3), so a
+typo or a wrong type is a 422 naming the field instead of a silently ignored value.
+`API_MODELS` names every body model; `attune schemas export` writes their JSON Schemas.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from attune.api.models.automation import (
+    CONDITIONS_HELP,
+    CommandAccepted,
+    DeletedOut,
+    EnforcementListQuery,
+    EnforcementOut,
+    EventAccepted,
+    EventCreateRequest,
+    EventListQuery,
+    EventOut,
+    KeyPath,
+    RuleCreateRequest,
+    RuleListQuery,
+    RuleOut,
+    RuleTestOut,
+    RuleTestRequest,
+    RuleTestResult,
+    RuleUpdateRequest,
+    TriggerCreateRequest,
+    TriggerListQuery,
+    TriggerOut,
+    TriggerUpdateRequest,
+    WebhookAccepted,
+    WebhookOut,
+    WebhookSecurityOut,
+    WebhookSecurityRequest,
+)
+from attune.api.models.base import (
+    ENV_NAME,
+    ErrorBody,
+    HealthOut,
+    IdPath,
+    LoginRequest,
+    PageQuery,
+    Pagination,
+    Query,
+    ReadyOut,
+    RefPath,
+    RefreshRequest,
+    Request,
+    Response,
+    TokenOut,
+    UserOut,
+)
+from attune.api.models.catalog import (
+    ActionListQuery,
+    ActionOut,
+    PackDetailOut,
+    PackOut,
+    PackRegisterRequest,
+)
+from attune.api.models.executions import (
+    ExecuteRequest,
+    ExecutionAccepted,
+    ExecutionListQuery,
+    ExecutionOut,
+    RerunRequest,
+)
+from attune.api.models.policies import (
+    ActionPolicyOut,
+    ConcurrencyOut,
+    ConcurrencyRequest,
+    PolicyCreateRequest,
+    PolicyListQuery,
+    PolicyOut,
+    PolicyUpdateRequest,
+    RateLimitOut,
+    RateLimitRequest,
+)
+
+__all__ = [
+    "API_MODELS",
+    "CONDITIONS_HELP",
+    "ENV_NAME",
+    "ActionListQuery",
+    "ActionOut",
+    "ActionPolicyOut",
+    "CommandAccepted",
+    "ConcurrencyOut",
+    "ConcurrencyRequest",
+    "DeletedOut",
+    "EnforcementListQuery",
+    "EnforcementOut",
+    "ErrorBody",
+    "EventAccepted",
+    "EventCreateRequest",
+    "EventListQuery",
+    "EventOut",
+    "ExecuteRequest",
+    "ExecutionAccepted",
+    "ExecutionListQuery",
+    "ExecutionOut",
+    "HealthOut",
+    "IdPath",
+    "KeyPath",
+    "LoginRequest",
+    "PackDetailOut",
+    "PackOut",
+    "PackRegisterRequest",
+    "PageQuery",
+    "Pagination",
+    "PolicyCreateRequest",
+    "PolicyListQuery",
+    "PolicyOut",
+    "PolicyUpdateRequest",
+    "Query",
+    "RateLimitOut",
+    "RateLimitRequest",
+    "ReadyOut",
+    "RefPath",
+    "RefreshRequest",
+    "Request",
+    "RerunRequest",
+    "Response",
+    "RuleCreateRequest",
+    "RuleListQuery",
+    "RuleOut",
+    "RuleTestOut",
+    "RuleTestRequest",
+    "RuleTestResult",
+    "RuleUpdateRequest",
+    "TokenOut",
+    "TriggerCreateRequest",
+    "TriggerListQuery",
+    "TriggerOut",
+    "TriggerUpdateRequest",
+    "UserOut",
+    "WebhookAccepted",
+    "WebhookOut",
+    "WebhookSecurityOut",
+    "WebhookSecurityRequest",
+]
+
+
+API_MODELS: dict[str, type[BaseModel]] = {
+    model.__name__: model for model in (
+        ErrorBody, Pagination, LoginRequest, RefreshRequest, UserOut, TokenOut, HealthOut,
+        ReadyOut, PackRegisterRequest, ActionOut, PackOut, PackDetailOut, ExecuteRequest,
+        RerunRequest,
+        ExecutionOut, ExecutionAccepted, TriggerCreateRequest, TriggerUpdateRequest,
+        TriggerOut, WebhookOut, WebhookSecurityRequest, WebhookAccepted, DeletedOut,
+        CommandAccepted,
+        EventCreateRequest, EventOut, EventAccepted, EnforcementOut, RuleCreateRequest,
+        RuleUpdateRequest, RuleOut, PolicyCreateRequest, PolicyUpdateRequest, PolicyOut,
+        ActionPolicyOut, RuleTestRequest, RuleTestOut)
+}
