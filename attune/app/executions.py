@@ -33,10 +33,13 @@ async def request(ctx: Context, action_ref: str, parameters: dict[str, Any], *,
                   parent: int | None = None, enforcement: int | None = None,
                   rule_ref: str | None = None, trigger_ref: str | None = None,
                   event_id: int | None = None, rerun_of: int | None = None,
-                  idempotency_key: str | None = None) -> int:
+                  idempotency_key: str | None = None,
+                  known_action: tuple[ActionDef, str] | None = None) -> int:
     """Validate and append `execution.requested`; returns the new execution id
-    (= its stream sequence, so it is also the sequence to wait for)."""
-    action, pack_path = await load_action(ctx, action_ref)
+    (= its stream sequence, so it is also the sequence to wait for). `known_action` is the
+    action's (definition, pack directory) when the caller holds them already (the
+    enforcer's rule book), else they are read from the read model."""
+    action, pack_path = known_action or await load_action(ctx, action_ref)
     if not action.enabled:
         raise BadRequestError(f"action {action_ref!r} is disabled")
     resolved = validate_parameters(action.parameters, parameters)

@@ -18,6 +18,7 @@ from nats.aio.msg import Msg
 import attune.log as log
 from attune.app import executions
 from attune.app.context import Context
+from attune.domain.action import ActionDef
 from attune.domain.enforcement import (
     EnforcementCreated,
     EnforcementDisabled,
@@ -64,10 +65,12 @@ class Enforcer:
         params = decision.params or {}
         reason = decision.error
         secrets: frozenset[str] = frozenset()
+        action: tuple[ActionDef, str] | None = None
         if reason is None:
             try:
-                action, _ = await executions.load_action(self.ctx, rule.action_ref)
-                secrets = secret_names(action.parameters)
+                # as of the event's position (the rule book follows the actions too)
+                action = self.rulebook.action(rule.action_ref)
+                secrets = secret_names(action[0].parameters)
             except AttuneError as exc:
                 reason = exc.message
         config = {k: (self.ctx.sealer.seal(v) if k in secrets else v) for k, v in params.items()}
@@ -83,7 +86,8 @@ class Enforcer:
                 execution_id = await executions.request(
                     self.ctx, rule.action_ref, params, meta=meta, enforcement=enforcement_id,
                     rule_ref=rule.ref, trigger_ref=view.trigger_ref, event_id=view.id,
-                    idempotency_key=f"enforcement:{enforcement_id}")
+                    idempotency_key=f"enforcement:{enforcement_id}",
+                    known_action=action)
             except AttuneError as exc:
                 reason = exc.message
             else:

@@ -1,9 +1,12 @@
-"""The enforcer's view of the rules: every enabled rule by trigger, and each pack's
-config — *as of the stream position of the event being matched*.
+"""The enforcer's view of the rules: every enabled rule by trigger, each pack's
+config and directory, and every action — *as of the stream position of the event
+being matched*.
 
-It starts from the read model (rules and packs, read with their projection
-position in one snapshot) and follows `attune.rule.>` and `attune.pack.>` on the
-stream from there. Before matching an event at sequence S, `ready_for(S)` makes
+It starts from the read model (rules, actions and packs, read with their projection
+position in one snapshot) and follows `attune.rule.>`, `attune.action.>` and
+`attune.pack.>` on the stream from there. Holding the actions here spares the
+enforcer a PostgreSQL read per matched rule (twice: for the secret parameters and
+for the request). Before matching an event at sequence S, `ready_for(S)` makes
 sure every rule change recorded before S has been applied, so a rule created just
 before an event always sees it, and one disabled just before never does — on every
 executor replica alike, and on replays.
@@ -24,13 +27,16 @@ from nats.js.errors import FetchTimeoutError, NotFoundError
 
 import attune.log as log
 from attune.domain import catalog
+from attune.domain.action import ACTION, ActionDef
 from attune.domain.pack import PackRegistered
 from attune.domain.rule import RULE, RuleDef
+from attune.errors import NotFoundError as UnknownAction
 from attune.eventstore.envelope import Envelope, decode_message
 from attune.eventstore.store import EVENTS_STREAM
 
 _log = log.get("rulebook")
-SUBJECTS = ["attune.rule.>", "attune.pack.>"]
+SUBJECTS = ["attune.rule.>", "attune.action.>", "attune.pack.>"]
+POSITIONS = ("rules", "actions", "packs")
 
 
 class RuleBook:
@@ -41,12 +47,18 @@ class RuleBook:
         self.states: dict[str, catalog.Component[RuleDef]] = {}
         self.by_trigger: dict[str, dict[str, RuleDef]] = defaultdict(dict)
         self.pack_config: dict[str, dict[str, Any]] = {}
+        self.pack_path: dict[str, str] = {}
+        self.actions: dict[str, catalog.Component[ActionDef]] = {}
         #: Last stream sequence whose rule/pack changes are applied.
         self.position = 0
         #: Events up to this sequence are known to have no unapplied rule change before them.
         self._verified = 0
         self._advanced = asyncio.Condition()
         self.loaded = asyncio.Event()
+        #: The highest sequence an event waits to be verified for, and the one check
+        #: of the stream in flight: concurrent events share it instead of each asking.
+        self._wanted = 0
+        self._check: asyncio.Task[None] | None = None
 
     # -- state ---------------------------------------------------------------------------
 
@@ -57,6 +69,16 @@ class RuleBook:
             rule = rules.get(rule_ref)
             return [rule] if rule is not None else []
         return list(rules.values())
+
+    def action(self, ref: str) -> tuple[ActionDef, str]:
+        """The action's definition and its pack's directory (as `load_action` reads them
+        from the read model)."""
+        state = self.actions.get(ref)
+        path = self.pack_path.get(state.definition.pack_ref) if state is not None else None
+        if state is None or path is None:
+            raise UnknownAction(f"action {ref!r} not found: list actions with "
+                                "`attune action list`")
+        return state.definition, path
 
     def _set(self, ref: str, state: catalog.Component[RuleDef] | None) -> None:
         old = self.states.pop(ref, None)
@@ -71,9 +93,17 @@ class RuleBook:
         event = envelope.event
         if isinstance(event, PackRegistered):
             self.pack_config[event.pack.ref] = event.pack.config
+            self.pack_path[event.pack.ref] = event.pack.path
         elif event.aggregate == "rule":
             ref = envelope.ref
             self._set(ref, catalog.evolve(RULE, self.states.get(ref), event))
+        elif event.aggregate == "action":
+            ref = envelope.ref
+            action = catalog.evolve(ACTION, self.actions.get(ref), event)
+            if action is None:
+                self.actions.pop(ref, None)
+            else:
+                self.actions[ref] = action
         self.position = max(self.position, envelope.seq)
 
     # -- loading and following -----------------------------------------------------------
@@ -81,15 +111,22 @@ class RuleBook:
     async def load(self) -> None:
         async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
             position = await conn.fetchval(
-                "SELECT min(position) FROM projection_positions WHERE name IN ('rules', 'packs')")
+                "SELECT min(position) FROM projection_positions WHERE name = ANY($1)",
+                list(POSITIONS))
             rows = await conn.fetch("SELECT definition, source FROM rules")
-            packs = await conn.fetch("SELECT ref, definition FROM packs")
+            actions = await conn.fetch("SELECT definition, source FROM actions")
+            packs = await conn.fetch("SELECT ref, path, definition FROM packs")
         self.states.clear()
         self.by_trigger.clear()
         for row in rows:
             rule = RuleDef.model_validate(row["definition"])
             self._set(rule.ref, catalog.Component(definition=rule, source=row["source"]))
+        self.actions = {}
+        for row in actions:
+            action = ActionDef.model_validate(row["definition"])
+            self.actions[action.ref] = catalog.Component(definition=action, source=row["source"])
         self.pack_config = {r["ref"]: r["definition"].get("config") or {} for r in packs}
+        self.pack_path = {r["ref"]: r["path"] for r in packs}
         self.position = self._verified = int(position or 0)
         self.loaded.set()
 
@@ -135,35 +172,49 @@ class RuleBook:
         return self.position >= seq
 
     async def ready_for(self, seq: int, timeout: float = 10.0) -> None:
-        """Return once every rule or pack change recorded before `seq` is applied."""
+        """Return once every rule, action or pack change recorded before `seq` is applied."""
         await asyncio.wait_for(self.loaded.wait(), timeout)
         if seq - 1 <= max(self.position, self._verified):
             return
-        js = self.nc.jetstream()
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            pending = await _next_change(js, self.position + 1)
-            if pending is None or pending >= seq:
-                self._verified = max(self._verified, seq - 1)
-                return
-            async with self._advanced:
-                remaining = deadline - asyncio.get_running_loop().time()
-                if remaining <= 0:
-                    raise TimeoutError(f"rules not caught up to {pending} in time")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self._advanced.wait_for(partial(self._reached, pending)), remaining)
+        self._wanted = max(self._wanted, seq)
+        try:
+            async with asyncio.timeout(timeout):
+                while seq - 1 > max(self.position, self._verified):
+                    check = self._check
+                    if check is None or check.done():
+                        check = self._check = asyncio.create_task(self._verify(self._wanted))
+                    # shielded: one waiter timing out must not cancel the others' check
+                    await asyncio.shield(check)
+        except TimeoutError:
+            raise TimeoutError(f"rules not caught up to event {seq} in time") from None
+
+    async def _verify(self, target: int) -> None:
+        """Look up the first change after the applied position: if none comes before
+        `target`, every event up to it (and up to that change) is verified; else wait
+        (briefly; the caller asks again) until the follower has applied it."""
+        # nothing changed in [position + 1, verified]: look from past what is verified
+        pending = await _next_change(self.nc.jetstream(),
+                                     max(self.position, self._verified) + 1)
+        if pending is None or pending >= target:
+            # no change in [position + 1, pending - 1]: events up to `pending` may go
+            self._verified = max(self._verified,
+                                 target - 1 if pending is None else pending - 1)
+            return
+        async with self._advanced:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._advanced.wait_for(partial(self._reached, pending)), 1.0)
 
 
 async def _next_change(js: Any, start: int) -> int | None:
-    """Sequence of the first rule or pack change at or after `start`, if any."""
-    found: list[int] = []
-    for subject in SUBJECTS:
+    """Sequence of the first rule, action or pack change at or after `start`, if any."""
+    async def first(subject: str) -> int | None:
         try:
             raw = await js.get_msg(EVENTS_STREAM, seq=start, subject=subject, direct=True,
                                    next=True)
         except NotFoundError:
-            continue
-        if raw.seq is not None:
-            found.append(int(raw.seq))
+            return None
+        return None if raw.seq is None else int(raw.seq)
+
+    found = [s for s in await asyncio.gather(*(first(s) for s in SUBJECTS)) if s is not None]
     return min(found) if found else None
