@@ -9,6 +9,7 @@
     ATTUNE_ADMIN_PASSWORD                   admin password on first start; else generated
     ATTUNE_API_URL                          URL actions and the CLI use to reach the API
     ATTUNE_WORKER_CONCURRENCY               actions run at once per worker process (default 16)
+    ATTUNE_ABANDONED_RETRIES                re-runs of an execution its lost worker abandoned (0)
     ATTUNE_LOG_LEVEL / ATTUNE_LOG_FORMAT    info|debug|warning, json|console
 """
 
@@ -46,6 +47,8 @@ class Settings:
     #: running executions end `abandoned`.
     heartbeat_seconds: float = 10.0
     worker_stale_seconds: float = 30.0
+    #: An execution abandoned by a lost worker is run again up to this many times.
+    abandoned_retries: int = 0
     worker_name: str | None = None
     access_token_ttl: int = 3600
     refresh_token_ttl: int = 7 * 24 * 3600
@@ -104,6 +107,7 @@ def from_env() -> Settings:
         worker_name=env("ATTUNE_WORKER_NAME") or None,
         heartbeat_seconds=float(_int("ATTUNE_HEARTBEAT_SECONDS", 10)),
         worker_stale_seconds=float(_int("ATTUNE_WORKER_STALE_SECONDS", 30)),
+        abandoned_retries=_int("ATTUNE_ABANDONED_RETRIES", 0),
         log_level=env("ATTUNE_LOG_LEVEL", "info"),
         log_format=env("ATTUNE_LOG_FORMAT", "json"),
         nats_sync_interval=env("ATTUNE_NATS_SYNC_INTERVAL", "1s"),

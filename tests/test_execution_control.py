@@ -105,7 +105,8 @@ async def test_timeouts(ctx) -> None:  # type: ignore[no-untyped-def]
 
 
 async def test_killed_worker_ends_abandoned(settings: Settings, tmp_path: Path) -> None:
-    quick = settings.with_(heartbeat_seconds=1.0, worker_stale_seconds=3.0)
+    quick = settings.with_(heartbeat_seconds=1.0, worker_stale_seconds=3.0,
+                           abandoned_retries=1)
     ctx = await open_context(quick)
     running = await start_platform(ctx, ("executor", "projector"))
     env = clean_env(ATTUNE_NATS_URL=quick.nats_url or "",
@@ -115,13 +116,26 @@ async def test_killed_worker_ends_abandoned(settings: Settings, tmp_path: Path) 
                     ATTUNE_HEARTBEAT_SECONDS="1", ATTUNE_WORKER_NAME="doomed")
     worker = AttuneProcess.start(["serve", "worker"], env, tmp_path / "logs")
     try:
-        eid = await executions.request(ctx, "core.sleep", {"seconds": 15}, meta=Meta.new())
+        eid = await executions.request(ctx, "core.sleep", {"seconds": 5, "message": "again"},
+                                       meta=Meta.new())
         await reaches(ctx, eid, "running", timeout=30)
         worker.stop(signal.SIGKILL)
         await reaches(ctx, eid, "abandoned", timeout=30)
         result: Any = await ctx.pool.fetchval("SELECT result FROM executions WHERE id=$1", eid)
         assert "worker doomed stopped sending heartbeats" in result["error"]
+
+        # ATTUNE_ABANDONED_RETRIES=1: run once more, by whichever worker is there
+        async def retry() -> Any:
+            return await ctx.pool.fetchval("SELECT id FROM executions WHERE rerun_of=$1", eid)
+        retry_id = await eventually(retry, timeout=15)
+        helper = await start_platform(ctx, ("worker",))
+        try:
+            await reaches(ctx, retry_id, "completed", timeout=30)
+        finally:
+            await stop_platform(helper)
         await projected(ctx, await ctx.store.last_sequence())
+        assert await ctx.pool.fetchval("SELECT count(*) FROM executions WHERE rerun_of=$1",
+                                       eid) == 1
     finally:
         if worker.proc.poll() is None:
             worker.stop(signal.SIGKILL)

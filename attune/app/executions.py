@@ -106,7 +106,7 @@ async def cancel(ctx: Context, execution_id: int, *, by: str | None, meta: Meta
 
 
 async def rerun(ctx: Context, execution_id: int, overrides: dict[str, Any], *, meta: Meta,
-                requested_by: int | None = None) -> int:
+                requested_by: int | None = None, idempotency_key: str | None = None) -> int:
     """Request the same action again with the original parameters (secrets included),
     `overrides` replacing some; the current action definition is used."""
     original = await ctx.store.read(execution_id)
@@ -118,4 +118,4 @@ async def rerun(ctx: Context, execution_id: int, overrides: dict[str, Any], *, m
     parameters.update(overrides)
     return await request(ctx, first.action.ref, parameters, meta=meta,
                          env_vars=first.env_vars, requested_by=requested_by,
-                         rerun_of=execution_id)
+                         rerun_of=execution_id, idempotency_key=idempotency_key)

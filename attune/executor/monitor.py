@@ -5,6 +5,7 @@ by themselves.
 * waiting (requested, scheduling, scheduled) longer than its timeout -> timeout
 * running past its timeout plus a grace period (its worker did not stop it) -> timeout
 * executions waiting for a policy's rate window are admitted when it opens
+* an abandoned execution is run again when ATTUNE_ABANDONED_RETRIES allows it
 
 It reads the executions read model and decides on the stream (load, decide, append),
 so a stale read never ends an execution that moved on.
@@ -40,6 +41,13 @@ WHERE (status IN ('requested', 'scheduling', 'scheduled')
    OR (status IN ('running', 'canceling')
        AND started_at + make_interval(secs => timeout_seconds) + $2 < $1)
 ORDER BY id LIMIT 500"""
+_ABANDONED_CHAIN = """
+WITH RECURSIVE chain(id, rerun_of, status) AS (
+    SELECT id, rerun_of, status FROM executions WHERE id = $1
+    UNION ALL
+    SELECT e.id, e.rerun_of, e.status FROM executions e JOIN chain c ON e.id = c.rerun_of
+)
+SELECT count(*) FROM chain WHERE status = 'abandoned' OR id = $1"""
 _RUNNING = """
 SELECT worker, array_agg(id ORDER BY id) AS ids FROM executions
 WHERE status IN ('running', 'canceling') AND worker IS NOT NULL GROUP BY worker"""
@@ -89,19 +97,37 @@ class Monitor:
                 continue
             since = "never" if seen is None else _ago(now, seen)
             for execution_id in row["ids"]:
-                await self._end(execution_id, ex.Abandon(
-                    reason=f"worker {row['worker']} stopped sending heartbeats (last: {since})"),
-                    "abandoned")
+                if await self._end(execution_id, ex.Abandon(
+                        reason=f"worker {row['worker']} stopped sending heartbeats "
+                               f"(last: {since})"), "abandoned"):
+                    await self._retry(execution_id)
 
-    async def _end(self, execution_id: int, command: ex.ExecutionCommand, what: str) -> None:
+    async def _end(self, execution_id: int, command: ex.ExecutionCommand, what: str) -> bool:
         try:
             await executions.handle(self.ctx, execution_id, command,
                                     meta=Meta.new(actor="monitor"),
                                     msg_id=f"execution:{execution_id}:{what}")
         except AttuneError as exc:  # it moved on meanwhile (finished, cancelled...)
             _log.info("monitor.skipped", execution_id=execution_id, reason=exc.message)
-        else:
-            _log.warning(f"execution.{what}", execution_id=execution_id)
+            return False
+        _log.warning(f"execution.{what}", execution_id=execution_id)
+        return True
+
+    async def _retry(self, execution_id: int) -> None:
+        """Run an abandoned execution again, when configured, counting the abandoned
+        runs before it (its `rerun_of` chain). The retry's idempotency key is the
+        abandoned execution, so a monitor restart never retries twice."""
+        allowed = self.ctx.settings.abandoned_retries
+        if allowed <= 0:
+            return
+        abandoned = await self.ctx.pool.fetchval(_ABANDONED_CHAIN, execution_id)
+        if abandoned > allowed:
+            return
+        retry = await executions.rerun(self.ctx, execution_id, {},
+                                       meta=Meta.new(actor="monitor"),
+                                       idempotency_key=f"retry-of:{execution_id}")
+        _log.warning("execution.retried", execution_id=execution_id, retry=retry,
+                     attempt=abandoned + 1)
 
 
 def _ago(now: datetime, then: datetime) -> str:
