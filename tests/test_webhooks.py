@@ -20,7 +20,7 @@ from attune.app.identities import Identity
 from attune.app.webhook_receiver import RateLimiter
 from attune.errors import ForbiddenError, TooManyRequestsError
 from tests.api_http import Answer, Api, admin_api, assert_error
-from tests.conftest import RunningPlatform
+from tests.conftest import RunningPlatform, eventually
 
 SECRET = "a-long-shared-hmac-secret"
 HOOK = "/api/v1/triggers/core.webhook/webhooks"
@@ -255,3 +255,35 @@ def test_sensor_tokens_carry_only_their_grants() -> None:
         with pytest.raises(ForbiddenError, match=f"sensor token may not {action}"):
             authorize(admin, resource, action, token_type="sensor")
     authorize(admin, "rules", "create")  # the same identity with an access token
+
+
+async def test_webhook_to_rule_to_execution(platform: RunningPlatform) -> None:
+    """The whole automation path through the public interfaces: a webhook POST becomes
+    an event, a rule matches it, and the execution's parameters come from its payload."""
+    async with admin_api(platform) as api:
+        created = await api.post("/api/v1/rules", json={
+            "ref": "core.deploy-notice", "trigger_ref": "core.webhook",
+            "action_ref": "core.echo",
+            "conditions": [{"field": "ref", "operator": "startswith", "value": "refs/tags/"}],
+            "action_params": {"message": "deploying {{ event.payload.ref }} for "
+                                         "{{ event.payload.pusher.name }}"}})
+        assert created.status in (200, 201), created.body
+        url = (await api.post(f"{HOOK}/enable")).data["webhook"]["url"]
+        ignored = await _post(api, url, {"ref": "refs/heads/main", "pusher": {"name": "x"}})
+        matched = await _post(api, url, {"ref": "refs/tags/v1.2", "pusher": {"name": "ada"}})
+        assert ignored.status == matched.status == 202
+
+        async def ran() -> Any:
+            page = await api.get("/api/v1/executions",
+                                 params={"rule_ref": "core.deploy-notice"})
+            items = page.body["items"]
+            return items if items and items[0]["status"] == "completed" else None
+        [execution] = await eventually(ran, timeout=30)
+        assert execution["event_id"] == matched.data["event_id"]
+        assert execution["parameters"] == {"message": "deploying refs/tags/v1.2 for ada",
+                                           "uppercase": False}
+        assert execution["result"]["stdout"] == "deploying refs/tags/v1.2 for ada\n"
+        enforcements = await api.get("/api/v1/enforcements",
+                                     params={"rule_ref": "core.deploy-notice"})
+        assert [e["event_id"] for e in enforcements.body["items"]] == [
+            matched.data["event_id"]]
