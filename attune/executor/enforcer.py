@@ -51,16 +51,27 @@ class Enforcer:
             await self.rulebook.ready_for(env.seq)
             view = engine.EventView(id=env.seq, trigger_ref=event.trigger_ref,
                                     payload=event.payload, created=event.at)
-            rules = self.rulebook.candidates(event.trigger_ref, event.rule_ref)
-            await asyncio.gather(*(self._enforce(env, view, rule) for rule in rules))
+            matched: list[tuple[RuleDef, engine.Decision]] = []
+            now = self.ctx.clock()
+            # evaluation is pure and cheap: do it inline, and spawn concurrent work only
+            # for the matches (usually one or none of a trigger's rules)
+            for rule in self.rulebook.candidates(event.trigger_ref, event.rule_ref):
+                decision = engine.evaluate(
+                    rule, view, now=now,
+                    pack_config=self.rulebook.pack_config.get(rule.pack_ref, {}))
+                if decision.matched:
+                    matched.append((rule, decision))
+                elif decision.error is not None:
+                    _log.warning("rule.evaluation_failed", rule_ref=rule.ref,
+                                 error=decision.error)
+            if len(matched) == 1:
+                await self._enforce(env, view, *matched[0])
+            elif matched:
+                await asyncio.gather(*(self._enforce(env, view, rule, decision)
+                                       for rule, decision in matched))
 
-    async def _enforce(self, env: Envelope, view: engine.EventView, rule: RuleDef) -> None:
-        decision = engine.evaluate(rule, view, now=self.ctx.clock(),
-                                   pack_config=self.rulebook.pack_config.get(rule.pack_ref, {}))
-        if not decision.matched:
-            if decision.error is not None:
-                _log.warning("rule.evaluation_failed", rule_ref=rule.ref, error=decision.error)
-            return
+    async def _enforce(self, env: Envelope, view: engine.EventView, rule: RuleDef,
+                       decision: engine.Decision) -> None:
         meta = env.meta.caused_by(env)
         params = decision.params or {}
         reason = decision.error

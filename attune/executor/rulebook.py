@@ -173,7 +173,8 @@ class RuleBook:
 
     async def ready_for(self, seq: int, timeout: float = 10.0) -> None:
         """Return once every rule, action or pack change recorded before `seq` is applied."""
-        await asyncio.wait_for(self.loaded.wait(), timeout)
+        if not self.loaded.is_set():
+            await asyncio.wait_for(self.loaded.wait(), timeout)
         if seq - 1 <= max(self.position, self._verified):
             return
         self._wanted = max(self._wanted, seq)
@@ -182,16 +183,21 @@ class RuleBook:
                 while seq - 1 > max(self.position, self._verified):
                     check = self._check
                     if check is None or check.done():
-                        check = self._check = asyncio.create_task(self._verify(self._wanted))
+                        check = self._check = asyncio.create_task(self._verify())
                     # shielded: one waiter timing out must not cancel the others' check
                     await asyncio.shield(check)
         except TimeoutError:
             raise TimeoutError(f"rules not caught up to event {seq} in time") from None
 
-    async def _verify(self, target: int) -> None:
+    async def _verify(self) -> None:
         """Look up the first change after the applied position: if none comes before
-        `target`, every event up to it (and up to that change) is verified; else wait
-        (briefly; the caller asks again) until the follower has applied it."""
+        the highest event waiting, every event up to it (and up to that change) is
+        verified; else wait (briefly; the callers ask again) until the follower has
+        applied it."""
+        # the events of one fetched batch all register before the target is read, so
+        # one lookup serves the whole batch
+        await asyncio.sleep(0)
+        target = self._wanted
         # nothing changed in [position + 1, verified]: look from past what is verified
         pending = await _next_change(self.nc.jetstream(),
                                      max(self.position, self._verified) + 1)

@@ -54,9 +54,12 @@ def context(event: EventView, *, pack_config: dict[str, Any], rule_ref: str, now
 def evaluate(rule: RuleDef, event: EventView, *, pack_config: dict[str, Any], now: datetime
              ) -> Decision:
     """Whether `rule` matches `event`, and the action parameters it renders."""
-    scope = context(event, pack_config=pack_config, rule_ref=rule.ref, now=now)
+    # the template scope is built only when needed: array-form conditions read the
+    # payload alone, and most rules of a trigger do not match a given event
+    scope: Context | None = None
     try:
         if isinstance(rule.conditions, ExpressionCondition):
+            scope = context(event, pack_config=pack_config, rule_ref=rule.ref, now=now)
             matched = truthy(compile_template(rule.conditions.expression,
                                               functions=NO_FUNCTIONS).render(scope))
         else:
@@ -65,6 +68,8 @@ def evaluate(rule: RuleDef, event: EventView, *, pack_config: dict[str, Any], no
         return Decision(rule.ref, matched=False, error=f"conditions: {exc.message}")
     if not matched:
         return Decision(rule.ref, matched=False)
+    if scope is None:
+        scope = context(event, pack_config=pack_config, rule_ref=rule.ref, now=now)
     try:
         params = render_value(rule.action_params, scope, field="action_params",
                               functions=NO_FUNCTIONS)
