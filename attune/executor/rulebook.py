@@ -59,6 +59,8 @@ class RuleBook:
         #: of the stream in flight: concurrent events share it instead of each asking.
         self._wanted = 0
         self._check: asyncio.Task[None] | None = None
+        #: Bumped by every (re)load: a lookup begun before it must not verify anything.
+        self._generation = 0
 
     # -- state ---------------------------------------------------------------------------
 
@@ -128,6 +130,7 @@ class RuleBook:
         self.pack_config = {r["ref"]: r["definition"].get("config") or {} for r in packs}
         self.pack_path = {r["ref"]: r["path"] for r in packs}
         self.position = self._verified = int(position or 0)
+        self._generation += 1
         self.loaded.set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -197,10 +200,12 @@ class RuleBook:
         # the events of one fetched batch all register before the target is read, so
         # one lookup serves the whole batch
         await asyncio.sleep(0)
-        target = self._wanted
+        target, generation = self._wanted, self._generation
         # nothing changed in [position + 1, verified]: look from past what is verified
         pending = await _next_change(self.nc.jetstream(),
                                      max(self.position, self._verified) + 1)
+        if generation != self._generation:
+            return  # reloaded meanwhile: the callers ask again against the new state
         if pending is None or pending >= target:
             # no change in [position + 1, pending - 1]: events up to `pending` may go
             self._verified = max(self._verified,
