@@ -55,7 +55,7 @@ class Enforcer:
             now = self.ctx.clock()
             # evaluation is pure and cheap: do it inline, and spawn concurrent work only
             # for the matches (usually one or none of a trigger's rules)
-            for rule in self.rulebook.candidates(event.trigger_ref, event.rule_ref):
+            for rule in self.rulebook.candidates(event.trigger_ref, event.rule_ref, env.seq):
                 decision = engine.evaluate(
                     rule, view, now=now,
                     pack_config=self.rulebook.pack_config.get(rule.pack_ref, {}))

@@ -7,9 +7,10 @@ position in one snapshot) and follows `attune.rule.>`, `attune.action.>` and
 `attune.pack.>` on the stream from there. Holding the actions here spares the
 enforcer a PostgreSQL read per matched rule (twice: for the secret parameters and
 for the request). Before matching an event at sequence S, `ready_for(S)` makes
-sure every rule change recorded before S has been applied, so a rule created just
-before an event always sees it, and one disabled just before never does — on every
-executor replica alike, and on replays.
+sure every rule change recorded before S has been applied, and `candidates` answers
+with the rules as they were just before S (recent versions are kept): a rule created
+just before an event always sees it, one disabled just before never does, and one
+disabled just after still does — on every executor replica alike, and on replays.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from attune.eventstore.store import EVENTS_STREAM
 
 _log = log.get("rulebook")
 SUBJECTS = ["attune.rule.>", "attune.action.>", "attune.pack.>"]
+#: Versions kept per rule for events handled after later changes.
+KEPT_VERSIONS = 32
 POSITIONS = ("rules", "actions", "packs")
 
 
@@ -45,7 +48,12 @@ class RuleBook:
         self.pool = pool
         #: Every rule, enabled or not (a disabled one may be enabled again).
         self.states: dict[str, catalog.Component[RuleDef]] = {}
-        self.by_trigger: dict[str, dict[str, RuleDef]] = defaultdict(dict)
+        #: Recent versions of each rule as (sequence it took effect, state), oldest first:
+        #: an event is matched against the rules as they were just before it, also when
+        #: it is handled after later changes were applied (late or redelivered events).
+        self.history: dict[str, list[tuple[int, RuleDef | None]]] = {}
+        #: Every rule ref that had, in its kept history, this trigger.
+        self.by_trigger: dict[str, set[str]] = defaultdict(set)
         self.pack_config: dict[str, dict[str, Any]] = {}
         self.pack_path: dict[str, str] = {}
         self.actions: dict[str, catalog.Component[ActionDef]] = {}
@@ -64,13 +72,26 @@ class RuleBook:
 
     # -- state ---------------------------------------------------------------------------
 
-    def candidates(self, trigger_ref: str, rule_ref: str | None) -> list[RuleDef]:
-        """Enabled rules of `trigger_ref` (only `rule_ref` when the event targets one)."""
-        rules = self.by_trigger.get(trigger_ref, {})
+    def candidates(self, trigger_ref: str, rule_ref: str | None, seq: int) -> list[RuleDef]:
+        """Rules of `trigger_ref` enabled just before stream sequence `seq` (only `rule_ref`
+        when the event targets one), as they were then."""
+        refs = self.by_trigger.get(trigger_ref, set())
         if rule_ref is not None:
-            rule = rules.get(rule_ref)
-            return [rule] if rule is not None else []
-        return list(rules.values())
+            refs = {rule_ref} & refs
+        found = []
+        for ref in sorted(refs):
+            rule = self._as_of(ref, seq)
+            if rule is not None and rule.enabled and rule.trigger_ref == trigger_ref:
+                found.append(rule)
+        return found
+
+    def _as_of(self, ref: str, seq: int) -> RuleDef | None:
+        versions = self.history.get(ref, [])
+        for at, rule in reversed(versions):
+            if at < seq:
+                return rule
+        # older than what is kept (a very late redelivery): the oldest known version
+        return versions[0][1] if versions else None
 
     def action(self, ref: str) -> tuple[ActionDef, str]:
         """The action's definition and its pack's directory (as `load_action` reads them
@@ -82,14 +103,18 @@ class RuleBook:
                                 "`attune action list`")
         return state.definition, path
 
-    def _set(self, ref: str, state: catalog.Component[RuleDef] | None) -> None:
-        old = self.states.pop(ref, None)
-        if old is not None:
-            self.by_trigger[old.definition.trigger_ref].pop(ref, None)
-        if state is not None:
+    def _set(self, ref: str, state: catalog.Component[RuleDef] | None, seq: int, *,
+             created: bool = False) -> None:
+        if state is None:
+            self.states.pop(ref, None)
+        else:
             self.states[ref] = state
-            if state.definition.enabled:
-                self.by_trigger[state.definition.trigger_ref][ref] = state.definition
+            self.by_trigger[state.definition.trigger_ref].add(ref)
+        if created:  # before its creation there was no such rule
+            self.history[ref] = [(0, None)]
+        versions = self.history.setdefault(ref, [])
+        versions.append((seq, state.definition if state else None))
+        del versions[:-KEPT_VERSIONS]
 
     def apply(self, envelope: Envelope) -> None:
         event = envelope.event
@@ -98,7 +123,9 @@ class RuleBook:
             self.pack_path[event.pack.ref] = event.pack.path
         elif event.aggregate == "rule":
             ref = envelope.ref
-            self._set(ref, catalog.evolve(RULE, self.states.get(ref), event))
+            created = isinstance(event, RULE.defined) and event.created
+            self._set(ref, catalog.evolve(RULE, self.states.get(ref), event), envelope.seq,
+                      created=created)
         elif event.aggregate == "action":
             ref = envelope.ref
             action = catalog.evolve(ACTION, self.actions.get(ref), event)
@@ -115,14 +142,16 @@ class RuleBook:
             position = await conn.fetchval(
                 "SELECT min(position) FROM projection_positions WHERE name = ANY($1)",
                 list(POSITIONS))
-            rows = await conn.fetch("SELECT definition, source FROM rules")
+            rows = await conn.fetch("SELECT definition, source, version FROM rules")
             actions = await conn.fetch("SELECT definition, source FROM actions")
             packs = await conn.fetch("SELECT ref, path, definition FROM packs")
         self.states.clear()
+        self.history.clear()
         self.by_trigger.clear()
         for row in rows:
             rule = RuleDef.model_validate(row["definition"])
-            self._set(rule.ref, catalog.Component(definition=rule, source=row["source"]))
+            self._set(rule.ref, catalog.Component(definition=rule, source=row["source"]),
+                      row["version"])
         self.actions = {}
         for row in actions:
             action = ActionDef.model_validate(row["definition"])
