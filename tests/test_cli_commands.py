@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import stat
 import subprocess
 from dataclasses import dataclass
@@ -116,7 +117,12 @@ async def test_run_watch_execution_list_and_get(cli_for: Cli) -> None:
 
     ran = await cli("run", "core.echo", "message=hi there", "--watch")
     assert ran.code == 0, ran
-    assert "requested" in ran.out
+    # each status change seen is printed once, in lifecycle order (how many are seen
+    # depends on how fast the run is)
+    order = ["requested", "scheduling", "scheduled", "running", "completed"]
+    seen = re.findall(r"^\s+[\d.]+ s\s+(\w+)", ran.out, flags=re.M)
+    assert seen and seen[-1] == "completed", ran.out
+    assert seen == sorted(seen, key=order.index) and len(set(seen)) == len(seen), ran.out
     assert "completed (exit code 0" in ran.out
     assert ran.out.endswith("hi there\n")
 
