@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -59,6 +59,33 @@ def _progress(quiet: bool) -> Iterator[BarProgress | Silent]:
         yield BarProgress(bar)
 
 
+def _run(bench_run: Callable[[BarProgress | Silent], Coroutine[Any, Any, dict[str, Any]]], *,
+         quiet: bool, output: str, render: Callable[[dict[str, Any]], Table]) -> None:
+    """Run one benchmark with progress bars (unless quiet) and print its report."""
+    log.configure(os.environ.get("ATTUNE_LOG_LEVEL", "error"), json=False)
+    try:
+        with _progress(quiet) as progress:
+            report = asyncio.run(bench_run(progress))
+    except AttuneError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if output == "json":
+        click.echo(json.dumps(report, indent=2, sort_keys=True))
+    else:
+        Console().print(render(report))
+
+
+def _table(title: str, report: dict[str, Any]) -> Table:
+    """A report table captioned with the machine and the servers' durability settings."""
+    machine = report["machine"]
+    table = Table(title=title, title_justify="left",
+                  caption=f"{machine['cpus']} CPUs, {machine['system']}, Python "
+                          f"{machine['python']}; {report['servers']['durability']}",
+                  caption_justify="left")
+    table.add_column("measure")
+    table.add_column("value")
+    return table
+
+
 @click.group()
 def bench() -> None:
     """Benchmarks of this machine and of Attune on it."""
@@ -96,31 +123,17 @@ def pipeline(executions: int, concurrency: int, rate: float, duration: float,
     `attune up`) unless --nats-url and --database-url are given; the platform runs in
     this process.
     """
-    log.configure(os.environ.get("ATTUNE_LOG_LEVEL", "error"), json=False)
     options = pipeline_bench.Options(executions=executions, concurrency=concurrency, rate=rate,
-                      duration=duration, raw_messages=raw_messages,
-                      worker_concurrency=worker_concurrency, nats_url=nats_url,
-                      database_url=database_url)
-    try:
-        with _progress(quiet) as progress:
-            report = asyncio.run(pipeline_bench.run(options, progress))
-    except AttuneError as exc:
-        raise click.ClickException(str(exc)) from exc
-    if output == "json":
-        click.echo(json.dumps(report, indent=2, sort_keys=True))
-    else:
-        Console().print(render(report))
+                                     duration=duration, raw_messages=raw_messages,
+                                     worker_concurrency=worker_concurrency, nats_url=nats_url,
+                                     database_url=database_url)
+    _run(lambda progress: pipeline_bench.run(options, progress), quiet=quiet, output=output,
+         render=render)
 
 
 def render(report: dict[str, Any]) -> Table:
     raw, sat, lat = report["raw_jetstream"], report["saturation"], report["latency"]
-    machine = report["machine"]
-    table = Table(title="attune bench pipeline", title_justify="left",
-                  caption=f"{machine['cpus']} CPUs, {machine['system']}, Python "
-                          f"{machine['python']}; {report['servers']['durability']}",
-                  caption_justify="left")
-    table.add_column("measure")
-    table.add_column("value")
+    table = _table("attune bench pipeline", report)
     rows: list[tuple[str, str]] = [
         ("(a) raw JetStream publish, pipelined, acked",
          f"{raw['publish_msgs_per_s']:,.0f} msgs/s ({raw['payload_bytes']} B bodies)"),
@@ -184,30 +197,16 @@ def rules(rules: int, triggers: int, events: int, rate: float, duration: float,
     if triggers > rules:
         raise click.BadParameter(f"{triggers} triggers need at least as many rules",
                                  param_hint="--rules")
-    log.configure(os.environ.get("ATTUNE_LOG_LEVEL", "error"), json=False)
     options = rules_bench.Options(rules=rules, triggers=triggers, events=events, rate=rate,
                                   duration=duration, worker_concurrency=worker_concurrency,
                                   nats_url=nats_url, database_url=database_url)
-    try:
-        with _progress(quiet) as progress:
-            report = asyncio.run(rules_bench.run(options, progress))
-    except AttuneError as exc:
-        raise click.ClickException(str(exc)) from exc
-    if output == "json":
-        click.echo(json.dumps(report, indent=2, sort_keys=True))
-    else:
-        Console().print(render_rules(report))
+    _run(lambda progress: rules_bench.run(options, progress), quiet=quiet, output=output,
+         render=render_rules)
 
 
 def render_rules(report: dict[str, Any]) -> Table:
     setup, rate, lat = report["rules"], report["throughput"], report["webhook_latency"]
-    machine = report["machine"]
-    table = Table(title="attune bench rules", title_justify="left",
-                  caption=f"{machine['cpus']} CPUs, {machine['system']}, Python "
-                          f"{machine['python']}; {report['servers']['durability']}",
-                  caption_justify="left")
-    table.add_column("measure")
-    table.add_column("value")
+    table = _table("attune bench rules", report)
     rows: list[tuple[str, str]] = [
         ("rules", f"{setup['rules']:,} enabled on {setup['triggers']} triggers "
                   f"({setup['rules_per_trigger']} each, 1 matches per event), "
