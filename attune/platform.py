@@ -57,7 +57,7 @@ async def close_context(ctx: Context) -> None:
 async def seed(ctx: Context, *, admin_password: str | None) -> bool:
     """Register the core pack and create the admin on first start. Returns True when
     the admin was created now (so the caller shows the password once)."""
-    await packs.register(ctx, packs_dir() / "core", meta=Meta.new(actor="system"))
+    await packs.register(ctx, core_pack_dir(), meta=Meta.new(actor="system"))
     if admin_password is None:
         return False
     return await identities.ensure_admin(ctx, admin_password)
