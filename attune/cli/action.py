@@ -13,9 +13,9 @@ from attune.cli.output import (
     compact,
     emit,
     emit_fields,
+    emit_page,
     emit_rows,
     output_option,
-    pagination_footer,
 )
 
 ACTION_COLUMNS = [
@@ -66,9 +66,7 @@ def list_actions(pack_ref: str | None, page: int, page_size: int, api_url: str |
     body = client.get("/api/v1/actions", query={
         "pack_ref": pack_ref, "page": page, "page_size": page_size,
         "include_total": "true"}).body
-    emit(body, output, lambda: emit_rows(
-        body.get("items", []), ACTION_COLUMNS,
-        footer=pagination_footer(body.get("pagination"))))
+    emit_page(body, output, ACTION_COLUMNS)
 
 
 @action.command("show")

@@ -120,7 +120,9 @@ class ApiClient:
               headers: dict[str, str], token: str | None) -> Response:
         url = self.api_url + path
         if query:
-            kept = {k: v for k, v in query.items() if v is not None}
+            # JSON-style booleans, as the API's query models read them
+            kept = {k: (str(v).lower() if isinstance(v, bool) else v)
+                    for k, v in query.items() if v is not None}
             if kept:
                 url += "?" + urlencode(kept)
         data = None if body is None else json.dumps(body).encode()

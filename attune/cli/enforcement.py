@@ -13,9 +13,8 @@ from attune.cli.output import (
     Format,
     emit,
     emit_fields,
-    emit_rows,
+    emit_page,
     output_option,
-    pagination_footer,
 )
 
 STATUSES = ("created", "processed", "disabled")
@@ -62,8 +61,7 @@ def list_enforcements(rule_ref: str | None, event_id: int | None, status: str | 
     body = client.get("/api/v1/enforcements", query={
         "rule_ref": rule_ref, "event_id": event_id, "status": status, "page": page,
         "page_size": page_size, "include_total": "true"}).body
-    emit(body, output, lambda: emit_rows(body.get("items", []), ENFORCEMENT_COLUMNS,
-                                         footer=pagination_footer(body.get("pagination"))))
+    emit_page(body, output, ENFORCEMENT_COLUMNS)
 
 
 @enforcement.command("show")

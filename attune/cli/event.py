@@ -15,9 +15,8 @@ from attune.cli.output import (
     compact,
     emit,
     emit_fields,
-    emit_rows,
+    emit_page,
     output_option,
-    pagination_footer,
 )
 
 SOURCES = ("api", "webhook", "sensor", "timer")
@@ -61,8 +60,7 @@ def list_events(trigger_ref: str | None, source: str | None, rule_ref: str | Non
     body = client.get("/api/v1/events", query={
         "trigger_ref": trigger_ref, "source": source, "rule_ref": rule_ref, "page": page,
         "page_size": page_size, "include_total": "true"}).body
-    emit(body, output, lambda: emit_rows(body.get("items", []), EVENT_COLUMNS,
-                                         footer=pagination_footer(body.get("pagination"))))
+    emit_page(body, output, EVENT_COLUMNS)
 
 
 @event.command("show")

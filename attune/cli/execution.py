@@ -15,9 +15,8 @@ from attune.cli.output import (
     Format,
     emit,
     emit_fields,
-    emit_rows,
+    emit_page,
     output_option,
-    pagination_footer,
 )
 
 STATUSES = ("requested", "scheduling", "scheduled", "running", "completed", "failed",
@@ -103,9 +102,7 @@ def list_executions(status: str | None, action_ref: str | None, page: int, page_
     body = client.get("/api/v1/executions", query={
         "status": status, "action_ref": action_ref, "page": page, "page_size": page_size,
         "include_total": "true"}).body
-    items = body.get("items", []) if isinstance(body, dict) else []
-    emit(body, output, lambda: emit_rows(
-        items, COLUMNS, footer=pagination_footer(body.get("pagination"))))
+    emit_page(body, output, COLUMNS)
 
 
 @execution.command("get")

@@ -148,6 +148,13 @@ def emit(data: Any, fmt: Format, table: Callable[[], None]) -> None:
         emit_data(data, fmt)
 
 
+def emit_page(body: Any, fmt: Format, columns: Sequence[Column]) -> None:
+    """Print one page of an API list (`{"items", "pagination"}`)."""
+    page = body if isinstance(body, dict) else {}
+    emit(body, fmt, lambda: emit_rows(page.get("items", []), columns,
+                                      footer=pagination_footer(page.get("pagination"))))
+
+
 def pagination_footer(pagination: dict[str, Any] | None) -> str | None:
     if not pagination:
         return None

@@ -14,9 +14,9 @@ from attune.cli.output import (
     Format,
     emit,
     emit_fields,
+    emit_page,
     emit_rows,
     output_option,
-    pagination_footer,
 )
 
 PACK_COLUMNS = [
@@ -74,9 +74,7 @@ def list_packs(page: int, page_size: int, api_url: str | None, output: Format) -
     client = ApiClient.from_options(api_url)
     body = client.get("/api/v1/packs", query={
         "page": page, "page_size": page_size, "include_total": "true"}).body
-    emit(body, output, lambda: emit_rows(
-        body.get("items", []), PACK_COLUMNS,
-        footer=pagination_footer(body.get("pagination"))))
+    emit_page(body, output, PACK_COLUMNS)
 
 
 @pack.command("show")

@@ -14,9 +14,8 @@ from attune.cli.output import (
     Format,
     emit,
     emit_fields,
-    emit_rows,
+    emit_page,
     output_option,
-    pagination_footer,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -146,9 +145,8 @@ def list_policies(pack_ref: str | None, action_ref: str | None, q: str | None,
     else:
         body = client.get("/api/v1/policies", query={
             "pack_ref": pack_ref, "q": q,
-            "enabled": None if enabled is None else str(enabled).lower(), **paging}).body
-    emit(body, output, lambda: emit_rows(body.get("items", []), POLICY_COLUMNS,
-                                         footer=pagination_footer(body.get("pagination"))))
+            "enabled": enabled, **paging}).body
+    emit_page(body, output, POLICY_COLUMNS)
 
 
 @policy.command("show")

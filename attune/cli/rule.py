@@ -18,9 +18,9 @@ from attune.cli.output import (
     compact,
     emit,
     emit_fields,
+    emit_page,
     emit_rows,
     output_option,
-    pagination_footer,
 )
 
 RULE_COLUMNS = [
@@ -94,10 +94,9 @@ def list_rules(pack_ref: str | None, trigger_ref: str | None, action_ref: str | 
     client = ApiClient.from_options(api_url)
     body = client.get("/api/v1/rules", query={
         "pack_ref": pack_ref, "trigger_ref": trigger_ref, "action_ref": action_ref, "q": q,
-        "enabled": None if enabled is None else str(enabled).lower(), "page": page,
+        "enabled": enabled, "page": page,
         "page_size": page_size, "include_total": "true"}).body
-    emit(body, output, lambda: emit_rows(body.get("items", []), RULE_COLUMNS,
-                                         footer=pagination_footer(body.get("pagination"))))
+    emit_page(body, output, RULE_COLUMNS)
 
 
 @rule.command("show")

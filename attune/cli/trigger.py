@@ -16,9 +16,9 @@ from attune.cli.output import (
     Format,
     emit,
     emit_fields,
+    emit_page,
     emit_rows,
     output_option,
-    pagination_footer,
 )
 
 TRIGGER_COLUMNS = [
@@ -86,10 +86,9 @@ def list_triggers(pack_ref: str | None, q: str | None, enabled: bool | None, pag
     """List triggers."""
     client = ApiClient.from_options(api_url)
     body = client.get("/api/v1/triggers", query={
-        "pack_ref": pack_ref, "q": q, "enabled": None if enabled is None else str(enabled).lower(),
+        "pack_ref": pack_ref, "q": q, "enabled": enabled,
         "page": page, "page_size": page_size, "include_total": "true"}).body
-    emit(body, output, lambda: emit_rows(body.get("items", []), TRIGGER_COLUMNS,
-                                         footer=pagination_footer(body.get("pagination"))))
+    emit_page(body, output, TRIGGER_COLUMNS)
 
 
 @trigger.command("show")
