@@ -8,7 +8,7 @@ import json
 import os
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -27,6 +27,8 @@ from attune.bench import pipeline as pipeline_bench
 from attune.bench import rules as rules_bench
 from attune.bench.progress import Silent
 from attune.errors import AttuneError
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 _err = Console(stderr=True)
 
@@ -86,6 +88,25 @@ def _table(title: str, report: dict[str, Any]) -> Table:
     return table
 
 
+def common_options(command: F) -> F:
+    """The options every benchmark takes: worker concurrency, external servers, output."""
+    for option in reversed([
+        click.option("--worker-concurrency", default=16, show_default=True,
+                     type=click.IntRange(min=1), help="Actions the worker runs at once."),
+        click.option("--nats-url", envvar="ATTUNE_BENCH_NATS_URL", metavar="URL",
+                     help="Use this NATS instead of starting one "
+                          "[env ATTUNE_BENCH_NATS_URL]."),
+        click.option("--database-url", envvar="ATTUNE_BENCH_DATABASE_URL", metavar="URL",
+                     help="Use this PostgreSQL instead of starting one "
+                          "[env ATTUNE_BENCH_DATABASE_URL]."),
+        click.option("--output", "-o", type=click.Choice(["table", "json"]),
+                     default="table", show_default=True),
+        click.option("-q", "--quiet", is_flag=True, help="No progress bars."),
+    ]):
+        command = option(command)
+    return command
+
+
 @click.group()
 def bench() -> None:
     """Benchmarks of this machine and of Attune on it."""
@@ -102,16 +123,7 @@ def bench() -> None:
               help="Seconds of the latency measurement.")
 @click.option("--raw-messages", default=20000, show_default=True,
               type=click.IntRange(min=100), help="Messages of the raw JetStream measurement.")
-@click.option("--worker-concurrency", default=16, show_default=True,
-              type=click.IntRange(min=1), help="Actions the worker runs at once.")
-@click.option("--nats-url", envvar="ATTUNE_BENCH_NATS_URL", metavar="URL",
-              help="Use this NATS instead of starting one [env ATTUNE_BENCH_NATS_URL].")
-@click.option("--database-url", envvar="ATTUNE_BENCH_DATABASE_URL", metavar="URL",
-              help="Use this PostgreSQL instead of starting one "
-                   "[env ATTUNE_BENCH_DATABASE_URL].")
-@click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table",
-              show_default=True)
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@common_options
 def pipeline(executions: int, concurrency: int, rate: float, duration: float,
              raw_messages: int, worker_concurrency: int, nats_url: str | None,
              database_url: str | None, output: str, quiet: bool) -> None:
@@ -174,16 +186,7 @@ def _outcomes(outcomes: dict[str, int]) -> str:
               help="Webhook posts per second for the latency measure.")
 @click.option("--duration", default=10.0, show_default=True, type=click.FloatRange(min=0.1),
               help="Seconds of the latency measure.")
-@click.option("--worker-concurrency", default=16, show_default=True,
-              type=click.IntRange(min=1), help="Actions the worker runs at once.")
-@click.option("--nats-url", envvar="ATTUNE_BENCH_NATS_URL", metavar="URL",
-              help="Use this NATS instead of starting one [env ATTUNE_BENCH_NATS_URL].")
-@click.option("--database-url", envvar="ATTUNE_BENCH_DATABASE_URL", metavar="URL",
-              help="Use this PostgreSQL instead of starting one "
-                   "[env ATTUNE_BENCH_DATABASE_URL].")
-@click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table",
-              show_default=True)
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@common_options
 def rules(rules: int, triggers: int, events: int, rate: float, duration: float,
           worker_concurrency: int, nats_url: str | None, database_url: str | None,
           output: str, quiet: bool) -> None:
