@@ -112,7 +112,14 @@ class Executor:
             return state, state
 
         state = await self.admissions.update(key, decide)
+        # the read model spares a stream load for the admitted ones already on their way
+        # (one it has not seen yet is loaded: the stream decides)
+        moving = {r["id"] for r in await self.ctx.pool.fetch(
+            "SELECT id FROM executions WHERE id = ANY($1::bigint[]) "
+            "AND status NOT IN ('requested', 'scheduling')", state.running)}
         for execution_id in state.running:
+            if execution_id in moving:
+                continue
             current, version, envelopes = await executions.load(self.ctx, execution_id)
             if current.status in (ex.Status.REQUESTED, ex.Status.SCHEDULING):
                 requested = envelopes[0].event
