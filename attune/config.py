@@ -10,6 +10,9 @@
     ATTUNE_API_URL                          URL actions and the CLI use to reach the API
     ATTUNE_WORKER_CONCURRENCY               actions run at once per worker process (default 16)
     ATTUNE_ABANDONED_RETRIES                re-runs of an execution its lost worker abandoned (0)
+    ATTUNE_OUTPUT_CAP_BYTES                 action output kept per stream (default 10 MB)
+    ATTUNE_WORKER_LABELS                    labels a worker advertises: k=v,k2=v2 (placement)
+    ATTUNE_WARM_PYTHON                      1 (default): Python actions fork from a warm pool
     ATTUNE_LOG_LEVEL / ATTUNE_LOG_FORMAT    info|debug|warning, json|console
 """
 
@@ -50,6 +53,12 @@ class Settings:
     #: An execution abandoned by a lost worker is run again up to this many times.
     abandoned_retries: int = 0
     worker_name: str | None = None
+    #: Bytes of stdout (and of stderr) kept and streamed per execution; the rest is dropped.
+    output_cap_bytes: int = 10 * 1024 * 1024
+    #: What this worker offers to placement constraints (`placement: {labels: ...}`).
+    worker_labels: dict[str, str] = field(default_factory=dict)
+    #: Python actions fork from pre-started interpreters instead of starting one each.
+    warm_python: bool = True
     access_token_ttl: int = 3600
     refresh_token_ttl: int = 7 * 24 * 3600
     default_timeout_seconds: int = 600
@@ -87,6 +96,17 @@ def _int(name: str, default: int) -> int:
         raise BadRequestError(f"{name} must be an integer, got {raw!r}") from None
 
 
+def _labels(raw: str) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise BadRequestError(f"ATTUNE_WORKER_LABELS must be name=value pairs separated "
+                                  f"by commas, got {item!r}")
+        labels[name.strip()] = value.strip()
+    return labels
+
+
 def from_env() -> Settings:
     env = os.environ.get
     data_dir = env("ATTUNE_DATA_DIR")
@@ -105,6 +125,9 @@ def from_env() -> Settings:
         api_url=env("ATTUNE_API_URL") or None,
         worker_concurrency=_int("ATTUNE_WORKER_CONCURRENCY", 16),
         worker_name=env("ATTUNE_WORKER_NAME") or None,
+        output_cap_bytes=_int("ATTUNE_OUTPUT_CAP_BYTES", 10 * 1024 * 1024),
+        worker_labels=_labels(env("ATTUNE_WORKER_LABELS", "")),
+        warm_python=env("ATTUNE_WARM_PYTHON", "1") not in ("0", "false", "no"),
         heartbeat_seconds=float(_int("ATTUNE_HEARTBEAT_SECONDS", 10)),
         worker_stale_seconds=float(_int("ATTUNE_WORKER_STALE_SECONDS", 30)),
         abandoned_retries=_int("ATTUNE_ABANDONED_RETRIES", 0),
