@@ -51,6 +51,7 @@ def load(path: Path | None = None) -> Declarations:
             retention=RetentionPolicy(s.get("retention", "limits")),
             storage=StorageType(s.get("storage", "file")),
             max_age=float(s.get("max_age", 0)), max_msg_size=s.get("max_msg_size"),
+            max_bytes=s.get("max_bytes"),
             duplicate_window=float(s.get("duplicate_window", 120)),
             allow_direct=s.get("allow_direct"), allow_atomic=s.get("allow_atomic"),
             num_replicas=copies,
