@@ -6,6 +6,10 @@
     ATTUNE_NOTIFIER_PORT                    WebSocket notifier (default 8081)
     ATTUNE_JWT_SECRET                       HS256 secret (>= 32 chars); embedded: generated, kept
     ATTUNE_ENCRYPTION_KEY                   AES-256-GCM key material (>= 32 chars); same
+    ATTUNE_PREVIOUS_ENCRYPTION_KEYS         older key materials, comma-separated: values
+                                            sealed with them stay readable until
+                                            `attune key rotate-encryption-key` re-seals them
+    ATTUNE_ALLOW_REGISTRATION               true: anyone may POST /auth/register (false)
     ATTUNE_ADMIN_PASSWORD                   admin password on first start; else generated
     ATTUNE_API_URL                          URL actions and the CLI use to reach the API
     ATTUNE_WORKER_CONCURRENCY               actions run at once per worker process (default 16)
@@ -43,6 +47,8 @@ class Settings:
     postgres_port: int = 5432
     jwt_secret: str = ""
     encryption_key: str = ""
+    previous_encryption_keys: tuple[str, ...] = ()
+    allow_registration: bool = False
     admin_password: str | None = None
     api_url: str | None = None
     worker_concurrency: int = 16
@@ -121,6 +127,11 @@ def from_env() -> Settings:
         postgres_port=_int("ATTUNE_POSTGRES_PORT", 5432),
         jwt_secret=env("ATTUNE_JWT_SECRET", ""),
         encryption_key=env("ATTUNE_ENCRYPTION_KEY", ""),
+        previous_encryption_keys=tuple(
+            k.strip() for k in env("ATTUNE_PREVIOUS_ENCRYPTION_KEYS", "").split(",")
+            if k.strip()),
+        allow_registration=env("ATTUNE_ALLOW_REGISTRATION", "").lower() in ("1", "true",
+                                                                            "yes"),
         admin_password=env("ATTUNE_ADMIN_PASSWORD") or None,
         api_url=env("ATTUNE_API_URL") or None,
         worker_concurrency=_int("ATTUNE_WORKER_CONCURRENCY", 16),

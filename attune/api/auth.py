@@ -1,6 +1,6 @@
 """Who is calling: the bearer access token of a request, resolved to the identity it
-names in the identities read model (loaded per request, so a removed identity's
-tokens stop working at once)."""
+names in the identities read model (loaded per request, so a removed or frozen
+identity's tokens stop working at once)."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ async def caller_of(ctx: Context, token: str, accept: tuple[TokenType, ...]
     identity = await identities.by_id(ctx, claims.sub)
     if identity is None:
         raise UnauthorizedError("the token's identity no longer exists: log in again")
+    identities.refuse_frozen(identity)
     return identity, claims
 
 

@@ -13,6 +13,7 @@ from attune.api.handlers import (
     execution_control,
     executions,
     health,
+    keys,
     packs,
     policies,
     rule_test,
@@ -52,5 +53,6 @@ ROUTES: tuple[Route, ...] = check([
     *execution_control.ROUTES,
     *triggers.ROUTES, *webhooks.ROUTES, *events.ROUTES, *rules.ROUTES, *rule_test.ROUTES,
     *enforcements.ROUTES, *policies.ROUTES,
+    *keys.ROUTES,
     *spec.ROUTES,
 ])

@@ -1,38 +1,77 @@
-"""The one permission check point. Every interface (HTTP routes today, the notifier
-and others later) asks `authorize` before acting for an identity.
+"""The one permission check point. Every interface (HTTP routes, the notifier and
+others later) asks `authorize` before acting for an identity.
 
-Until the RBAC issue fills it in, only administrators (permission set `core.admin`)
-may do anything; the resource and action are already those RBAC grants will name
-(`packs:create`, `actions:execute`, `executions:read`, ...).
+An identity may do what the grants of its permission sets allow
+(`attune.domain.permission`); `core.admin` allows everything. The route table names
+the resource and action of each route (`packs:create`, `actions:execute`, ...) and the
+server checks them here before the handler runs; a handler that knows the object it
+acts on (a key, an identity) asks again with a `Target`, so constraints (pack_refs,
+refs, owner) apply to it, and lists keep only what `visible` allows.
+
+Tokens other than access tokens carry their own grants: a sensor token only posts
+events; an execution token carries the permission sets its action was granted
+(`metadata.permission_set_refs`, resolved by the caller into `token_grants`), never
+those of the identity that requested the execution.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from attune.app.identities import Identity
+from attune.domain.permission import Grant, Target, permits, unrestricted
 from attune.errors import ForbiddenError
 from attune.security.tokens import TokenType
 
 #: What a token other than an access token may do at most, whatever its identity may:
 #: a sensor token only posts events (of the trigger types it names, which the event
 #: service checks where the trigger is known).
-TOKEN_GRANTS: dict[TokenType, frozenset[tuple[str, str]]] = {
-    "sensor": frozenset({("events", "create")}),
+TOKEN_GRANTS: dict[TokenType, tuple[Grant, ...]] = {
+    "sensor": (Grant(resource="events", actions=["create"]),),
 }
 
 
-def allowed(identity: Identity, resource: str, action: str) -> bool:
-    return identity.is_admin
+def grants_of(identity: Identity, token_type: TokenType = "access",  # noqa: S107
+              token_grants: Sequence[Grant] | None = None) -> Sequence[Grant]:
+    if token_type == "access":
+        return identity.grants
+    if token_grants is not None:
+        return token_grants
+    return TOKEN_GRANTS.get(token_type, ())
 
 
-def authorize(identity: Identity, resource: str, action: str, *,
-              token_type: TokenType = "access") -> None:  # noqa: S107 (a type name)
-    """Raise ForbiddenError unless `identity` may do `action` on `resource` (with a
-    token of `token_type`: other tokens than access tokens carry only their grants)."""
-    if token_type != "access":
-        if (resource, action) not in TOKEN_GRANTS.get(token_type, frozenset()):
-            raise ForbiddenError(f"a {token_type} token may not {action} {resource}")
+def allowed(identity: Identity, resource: str, action: str, target: Target | None = None, *,
+            token_type: TokenType = "access",  # noqa: S107 (a type name)
+            token_grants: Sequence[Grant] | None = None) -> bool:
+    grants = grants_of(identity, token_type, token_grants)
+    return permits(grants, resource, action, login=identity.login, target=target)
+
+
+def authorize(identity: Identity, resource: str, action: str, target: Target | None = None,
+              *, token_type: TokenType = "access",  # noqa: S107 (a type name)
+              token_grants: Sequence[Grant] | None = None) -> None:
+    """Raise ForbiddenError unless `identity` may do `action` on `resource` (on `target`
+    when given), with a token of `token_type`."""
+    if identity.frozen:
+        raise ForbiddenError(f"identity {identity.login!r} is frozen: an administrator "
+                             "can unfreeze it")
+    if allowed(identity, resource, action, target, token_type=token_type,
+               token_grants=token_grants):
         return
-    if not allowed(identity, resource, action):
-        raise ForbiddenError(
-            f"{identity.login} may not {action} {resource}: permission "
-            f"'{resource}:{action}' is required")
+    if token_type != "access":
+        raise ForbiddenError(f"a {token_type} token may not {action} {resource}")
+    what = f" {target.ref!r}" if target is not None and target.ref else ""
+    raise ForbiddenError(
+        f"{identity.login} may not {action} {resource}{what}: permission "
+        f"'{resource}:{action}' is required (ask an administrator for a permission set "
+        "that grants it)")
+
+
+def visible(identity: Identity, resource: str, target: Target, action: str = "read") -> bool:
+    """Whether a list may show this object to the identity."""
+    return allowed(identity, resource, action, target)
+
+
+def sees_all(identity: Identity, resource: str, action: str = "read") -> bool:
+    """True when no constraint narrows what the identity may read: no filtering needed."""
+    return unrestricted(identity.grants, resource, action)

@@ -33,7 +33,8 @@ class Context:
     @classmethod
     def build(cls, settings: Settings, nc: Client, pool: asyncpg.Pool) -> Context:
         return cls(settings=settings, nc=nc, pool=pool, store=EventStore(nc),
-                   sealer=Sealer(settings.encryption_key),
+                   sealer=Sealer(settings.encryption_key,
+                                 settings.previous_encryption_keys),
                    tokens=TokenIssuer(settings.jwt_secret,
                                       access_ttl=settings.access_token_ttl,
                                       refresh_ttl=settings.refresh_token_ttl))

@@ -29,6 +29,8 @@ COMMANDS: dict[str, str] = {
     "rule": "attune.cli.rule:rule",
     "enforcement": "attune.cli.enforcement:enforcement",
     "policy": "attune.cli.policy:policy",
+    "key": "attune.cli.key:key",
+    "keys": "attune.cli.key:key",
 }
 
 

@@ -67,6 +67,13 @@ from attune.api.models.executions import (
     ExecutionOut,
     RerunRequest,
 )
+from attune.api.models.keys import (
+    KeyCreateRequest,
+    KeyOut,
+    KeySummaryOut,
+    KeyUpdateRequest,
+    RotationOut,
+)
 from attune.api.models.policies import (
     ActionPolicyOut,
     ConcurrencyOut,
@@ -153,5 +160,6 @@ API_MODELS: dict[str, type[BaseModel]] = {
         CommandAccepted,
         EventCreateRequest, EventOut, EventAccepted, EnforcementOut, RuleCreateRequest,
         RuleUpdateRequest, RuleOut, PolicyCreateRequest, PolicyUpdateRequest, PolicyOut,
-        ActionPolicyOut, RuleTestRequest, RuleTestOut)
+        ActionPolicyOut, RuleTestRequest, RuleTestOut,
+        KeyCreateRequest, KeyUpdateRequest, KeySummaryOut, KeyOut, RotationOut)
 }

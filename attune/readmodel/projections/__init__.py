@@ -13,7 +13,9 @@ from attune.readmodel.projections.automation import (
 from attune.readmodel.projections.catalog import CatalogProjection
 from attune.readmodel.projections.executions import ExecutionsProjection
 from attune.readmodel.projections.identities import IdentitiesProjection
+from attune.readmodel.projections.keys import KeysProjection
 from attune.readmodel.projections.packs import PacksProjection
+from attune.readmodel.projections.permission_sets import PermissionSetsProjection
 
 ACTIONS = CatalogProjection(
     "actions", ACTION, "actions",
@@ -33,7 +35,8 @@ POLICIES = CatalogProjection(
 
 ALL: tuple[Projection, ...] = (
     IdentitiesProjection(), PacksProjection(), ACTIONS, TRIGGERS, WebhooksProjection(), RULES,
-    EventsProjection(), EnforcementsProjection(), POLICIES, ExecutionsProjection())
+    EventsProjection(), EnforcementsProjection(), POLICIES, ExecutionsProjection(),
+    KeysProjection(), PermissionSetsProjection())
 
 
 def by_name(name: str) -> Projection:
