@@ -16,6 +16,8 @@
     ATTUNE_ABANDONED_RETRIES                re-runs of an execution its lost worker abandoned (0)
     ATTUNE_OUTPUT_CAP_BYTES                 action output kept per stream (default 10 MB)
     ATTUNE_WORKER_LABELS                    labels a worker advertises: k=v,k2=v2 (placement)
+    ATTUNE_RUNTIME_ENVS_DIR                 pack environments (venvs, node_modules); default
+                                            <data dir>/runtime_envs
     ATTUNE_WARM_PYTHON                      1 (default): Python actions fork from a warm pool
     ATTUNE_LOG_LEVEL / ATTUNE_LOG_FORMAT    info|debug|warning, json|console
 """
@@ -65,6 +67,8 @@ class Settings:
     worker_labels: dict[str, str] = field(default_factory=dict)
     #: Python actions fork from pre-started interpreters instead of starting one each.
     warm_python: bool = True
+    #: Where workers build pack environments; None = `<data_dir>/runtime_envs`.
+    runtime_envs_dir: Path | None = None
     access_token_ttl: int = 3600
     refresh_token_ttl: int = 7 * 24 * 3600
     default_timeout_seconds: int = 600
@@ -76,6 +80,11 @@ class Settings:
     @property
     def embedded(self) -> bool:
         return self.nats_url is None and self.database_url is None
+
+    @property
+    def envs_dir(self) -> Path:
+        """Where workers build pack environments (ATTUNE_RUNTIME_ENVS_DIR)."""
+        return self.runtime_envs_dir or self.data_dir / "runtime_envs"
 
     @property
     def public_api_url(self) -> str:
@@ -139,6 +148,8 @@ def from_env() -> Settings:
         output_cap_bytes=_int("ATTUNE_OUTPUT_CAP_BYTES", 10 * 1024 * 1024),
         worker_labels=_labels(env("ATTUNE_WORKER_LABELS", "")),
         warm_python=env("ATTUNE_WARM_PYTHON", "1") not in ("0", "false", "no"),
+        runtime_envs_dir=Path(env("ATTUNE_RUNTIME_ENVS_DIR", "")) if env(
+            "ATTUNE_RUNTIME_ENVS_DIR") else None,
         heartbeat_seconds=float(_int("ATTUNE_HEARTBEAT_SECONDS", 10)),
         worker_stale_seconds=float(_int("ATTUNE_WORKER_STALE_SECONDS", 30)),
         abandoned_retries=_int("ATTUNE_ABANDONED_RETRIES", 0),
