@@ -11,18 +11,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from attune.domain.catalog import DefinedEvent, Kind
 from attune.domain.events import Event, register
 from attune.domain.params import ParamSchema
+from attune.domain.runtime import ALIASES, FAMILIES, Family
 
 ACTION_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
-Runtime = Literal["shell", "python", "nodejs", "native"]
+#: The runtime family: which workers take the action's work (`attune.work.<runtime>`).
+Runtime = Family
 
-#: Name aliases accepted in `runner_type`, mapped to the runtime that runs them.
+#: Name aliases accepted in `runner_type`, mapped to the runtime family that runs them.
 RUNTIME_ALIASES: dict[str, Runtime] = {
-    "shell": "shell", "bash": "shell", "sh": "shell", "core.shell": "shell",
-    "python": "python", "python3": "python", "core.python": "python",
-    "node": "nodejs", "nodejs": "nodejs", "node.js": "nodejs", "core.nodejs": "nodejs",
-    "native": "native", "core.native": "native", "standalone": "native", "builtin": "native",
-}
+    **ALIASES, **{f"core.{family}": family for family in FAMILIES}}
 
 ParameterFormat = Literal["json", "dotenv", "yaml"]
 ParameterDelivery = Literal["stdin", "file"]
@@ -41,6 +39,11 @@ class ActionDef(BaseModel):
     description: str = ""
     enabled: bool = True
     runtime: Runtime
+    #: The runtime definition that runs it (`core.python`, or a pack's own runtime);
+    #: None means the core runtime of `runtime`.
+    runtime_ref: str | None = None
+    #: Semver constraint on the runtime's version (`>=3.11`); the highest available wins.
+    runtime_version: str | None = None
     entry_point: str
     parameters: ParamSchema = Field(default_factory=dict)
     parameter_delivery: ParameterDelivery = "stdin"
@@ -48,8 +51,6 @@ class ActionDef(BaseModel):
     output_format: OutputFormat = "text"
     timeout_seconds: int | None = None
     tags: list[str] = Field(default_factory=list)
-
-
 
 
 @register

@@ -20,12 +20,14 @@ from attune.domain.action import ActionDef
 from attune.domain.pack import PACK_REF, PackDef
 from attune.domain.policy import PolicyDef
 from attune.domain.rule import RuleDef
+from attune.domain.runtime import RuntimeDef
 from attune.domain.trigger import TriggerDef
 from attune.errors import PackError
 from attune.packs import fields
 from attune.packs.actions import load_action
 from attune.packs.policies import load_policy
 from attune.packs.rules import load_rule
+from attune.packs.runtimes import load_runtime
 from attune.packs.triggers import load_trigger
 from attune.packs.yamlfile import load_mapping
 
@@ -57,6 +59,7 @@ class LoadedPack:
     triggers: list[TriggerDef] = field(default_factory=list)
     rules: list[RuleDef] = field(default_factory=list)
     policies: list[PolicyDef] = field(default_factory=list)
+    runtimes: list[RuntimeDef] = field(default_factory=list)
 
 
 def load_pack(directory: str | Path) -> LoadedPack:
@@ -99,9 +102,10 @@ def _load_pack(directory: str | Path) -> LoadedPack:
     except PydanticValidationError as exc:
         first = exc.errors()[0]
         raise PackError(f"pack.yaml: field '{first['loc'][0]}': {first['msg']}") from None
+    runtimes = _components(root, "runtimes", lambda p: load_runtime(root, p, ref))
     return LoadedPack(
-        pack=pack,
-        actions=_components(root, "actions", lambda p: load_action(root, p, ref)),
+        pack=pack, runtimes=runtimes,
+        actions=_components(root, "actions", lambda p: load_action(root, p, ref, runtimes)),
         triggers=_components(root, "triggers", lambda p: load_trigger(root, p, ref)),
         rules=_components(root, "rules", lambda p: load_rule(root, p, ref)),
         policies=_components(root, "policies", lambda p: load_policy(root, p, ref)))
