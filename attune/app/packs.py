@@ -13,12 +13,14 @@ from uuid import uuid4
 from pydantic import BaseModel
 
 from attune.app import catalog as components
+from attune.app import permissions
 from attune.app.context import Context
 from attune.domain import catalog
 from attune.domain.action import ACTION
 from attune.domain.pack import PackRegistered
 from attune.domain.policy import POLICY
 from attune.domain.rule import RULE
+from attune.domain.runtime import RUNTIME
 from attune.domain.trigger import TRIGGER
 from attune.errors import ConcurrencyError, PackError
 from attune.eventstore.envelope import Meta
@@ -35,7 +37,11 @@ async def register(ctx: Context, directory: str | Path, *, meta: Meta
     loaded = await asyncio.to_thread(load_pack, directory)
     for attempt in range(MAX_ATTEMPTS):
         try:
-            return loaded, await _append(ctx, loaded, meta)
+            seq = await _append(ctx, loaded, meta)
+            # permission_sets/ (attune.app.permissions): after the pack, which they need
+            sets = await permissions.register_pack_sets(ctx, loaded.pack.ref,
+                                                        loaded.pack.path, meta=meta)
+            return loaded, max(seq, sets)
         except ConcurrencyError:
             if attempt == MAX_ATTEMPTS - 1:
                 raise
@@ -57,11 +63,14 @@ async def _append(ctx: Context, loaded: LoadedPack, meta: Meta) -> int:
                               previous.rules if previous else [])
     appends += await _changes(ctx, POLICY, {p.ref: p for p in loaded.policies},
                               previous.policies if previous else [])
+    appends += await _changes(ctx, RUNTIME, {r.ref: r for r in loaded.runtimes},
+                              previous.runtimes if previous else [])
     event = PackRegistered(at=ctx.clock(), pack=pack,
                            actions=[a.ref for a in loaded.actions],
                            triggers=[t.ref for t in loaded.triggers],
                            rules=[r.ref for r in loaded.rules],
-                           policies=[p.ref for p in loaded.policies])
+                           policies=[p.ref for p in loaded.policies],
+                           runtimes=[r.ref for r in loaded.runtimes])
     if not appends and previous is not None and _same(previous, event):
         return pack_version
     appends.append(Append(pack.ref, event, pack_version, uuid4().hex))

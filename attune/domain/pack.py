@@ -42,3 +42,4 @@ class PackRegistered(Event):
     triggers: list[str] = Field(default_factory=list)
     rules: list[str] = Field(default_factory=list)
     policies: list[str] = Field(default_factory=list)
+    runtimes: list[str] = Field(default_factory=list)

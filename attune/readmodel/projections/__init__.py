@@ -3,6 +3,7 @@
 from attune.domain.action import ACTION
 from attune.domain.policy import POLICY
 from attune.domain.rule import RULE
+from attune.domain.runtime import RUNTIME
 from attune.domain.trigger import TRIGGER
 from attune.readmodel.projection import Projection
 from attune.readmodel.projections.automation import (
@@ -33,9 +34,14 @@ POLICIES = CatalogProjection(
     lambda p: {"label": p.label, "description": p.description, "action_ref": p.action_ref,
                "target_pack_ref": p.target_pack_ref, "priority": p.priority})
 
+RUNTIMES = CatalogProjection(
+    "runtimes", RUNTIME, "runtimes",
+    lambda r: {"label": r.label, "description": r.description, "name": r.name,
+               "family": r.family})
+
 ALL: tuple[Projection, ...] = (
     IdentitiesProjection(), PacksProjection(), ACTIONS, TRIGGERS, WebhooksProjection(), RULES,
-    EventsProjection(), EnforcementsProjection(), POLICIES, ExecutionsProjection(),
+    EventsProjection(), EnforcementsProjection(), POLICIES, ExecutionsProjection(), RUNTIMES,
     KeysProjection(), PermissionSetsProjection())
 
 
