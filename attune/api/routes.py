@@ -13,6 +13,7 @@ from attune.api.handlers import (
     execution_control,
     executions,
     health,
+    logs,
     keys,
     packs,
     policies,
@@ -50,7 +51,7 @@ def check(routes: Sequence[Route]) -> tuple[Route, ...]:
 
 ROUTES: tuple[Route, ...] = check([
     *health.ROUTES, *auth.ROUTES, *packs.ROUTES, *actions.ROUTES, *executions.ROUTES,
-    *execution_control.ROUTES,
+    *execution_control.ROUTES, *logs.ROUTES,
     *triggers.ROUTES, *webhooks.ROUTES, *events.ROUTES, *rules.ROUTES, *rule_test.ROUTES,
     *enforcements.ROUTES, *policies.ROUTES,
     *keys.ROUTES,

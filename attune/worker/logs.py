@@ -3,9 +3,9 @@
 Each execution's stdout and stderr go, while the action runs, as chunks of at most
 `CHUNK` bytes to `attune.log.<execution_id>.<stdout|stderr>`. A chunk's header
 `Attune-Log-Offset` is the byte offset of its first byte, so a reader can start
-anywhere. When the action ended, an empty end marker follows (header `Attune-Log-End`
-= the bytes the action wrote, `Attune-Log-Truncated` when that exceeded the cap and
-the rest was dropped). A stream without an end marker is still being written — or its
+anywhere. The last chunk (empty when there is nothing more) is the end marker: header
+`Attune-Log-End` = the bytes the action wrote, `Attune-Log-Truncated` when that exceeded
+the cap and the rest was dropped. A stream without an end marker is still being written — or its
 worker died; readers then rely on the execution's status.
 
 Output is capped per stream (`Settings.output_cap_bytes`, default 10 MB): what the
@@ -94,38 +94,40 @@ class LogWriter:
             self._task = asyncio.create_task(self._flush_forever())
 
     async def close(self) -> None:
-        """Publish the rest and the end markers (before the outcome is appended, so a
-        reader that sees the execution ended finds the whole output)."""
+        """Publish the rest, the last chunk carrying the end marker (before the outcome
+        is appended, so a reader that sees the execution ended finds all of it)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self.js is None:
-            return
-        await self._flush()
-        for stream, pending in self.streams.items():
-            headers = {END_HEADER: str(pending.written),
-                       TRUNCATED_HEADER: "true" if self.truncated(stream) else "false",
-                       "Nats-Msg-Id": f"log:{self.execution_id}:{stream}:end"}
-            await self._publish(stream, b"", headers)
+        if self.js is not None:
+            await asyncio.gather(*(self._flush(stream, final=True) for stream in STREAMS))
 
     async def _flush_forever(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), FLUSH_SECONDS)
             self._wake.clear()
-            await self._flush()
+            for stream in STREAMS:
+                await self._flush(stream, final=False)
 
-    async def _flush(self) -> None:
-        for stream, pending in self.streams.items():
-            while pending.published < len(pending.kept):
-                start = pending.published
-                chunk = bytes(pending.kept[start:start + CHUNK])
-                await self._publish(stream, chunk, {
-                    OFFSET_HEADER: str(start),
-                    "Nats-Msg-Id": f"log:{self.execution_id}:{stream}:{start}"})
-                pending.published = start + len(chunk)
+    async def _flush(self, stream: Stream, *, final: bool) -> None:
+        pending = self.streams[stream]
+        while pending.published < len(pending.kept) or final:
+            start = pending.published
+            chunk = bytes(pending.kept[start:start + CHUNK])
+            headers = {OFFSET_HEADER: str(start),
+                       "Nats-Msg-Id": f"log:{self.execution_id}:{stream}:{start}"}
+            last = final and start + len(chunk) == len(pending.kept)
+            if last:
+                headers.update({END_HEADER: str(pending.written),
+                                TRUNCATED_HEADER: "true" if self.truncated(stream) else "false",
+                                "Nats-Msg-Id": f"log:{self.execution_id}:{stream}:end"})
+            await self._publish(stream, chunk, headers)
+            pending.published = start + len(chunk)
+            if last:
+                return
 
     async def _publish(self, stream: Stream, data: bytes, headers: dict[str, str]) -> None:
         assert self.js is not None
@@ -161,6 +163,10 @@ class LogEnd:
     truncated: bool
 
 
+#: What `pieces(idle=...)` yields when nothing came for a while.
+IDLE = Piece(offset=-1, data=b"")
+
+
 @dataclass(frozen=True)
 class LogRead:
     offset: int
@@ -182,13 +188,12 @@ async def _last_seq(js: JetStreamContext, execution_id: int, stream: Stream) -> 
 
 def _piece(headers: dict[str, str] | None, data: bytes) -> Piece | None:
     headers = headers or {}
-    if END_HEADER in headers:
-        return Piece(offset=0, data=b"", end=LogEnd(
-            written=int(headers[END_HEADER]),
-            truncated=headers.get(TRUNCATED_HEADER) == "true"))
-    if OFFSET_HEADER in headers:
-        return Piece(offset=int(headers[OFFSET_HEADER]), data=data)
-    return None
+    if OFFSET_HEADER not in headers:
+        return None
+    end = (LogEnd(written=int(headers[END_HEADER]),
+                  truncated=headers.get(TRUNCATED_HEADER) == "true")
+           if END_HEADER in headers else None)
+    return Piece(offset=int(headers[OFFSET_HEADER]), data=data, end=end)
 
 
 async def pieces(js: JetStreamContext, execution_id: int, stream: Stream, *,
@@ -206,7 +211,7 @@ async def pieces(js: JetStreamContext, execution_id: int, stream: Stream, *,
             except TimeoutError:
                 if idle is None:
                     raise
-                yield Piece(offset=-1, data=b"")
+                yield IDLE
                 continue
             piece = _piece(msg.headers, msg.data)
             if piece is not None:
@@ -220,7 +225,7 @@ async def pieces(js: JetStreamContext, execution_id: int, stream: Stream, *,
             await sub.unsubscribe()
 
 
-def _from_offset(piece: Piece, offset: int) -> bytes:
+def from_offset(piece: Piece, offset: int) -> bytes:
     """The part of `piece` at or after `offset`."""
     if piece.offset + len(piece.data) <= offset:
         return b""
@@ -234,10 +239,11 @@ async def read(js: JetStreamContext, execution_id: int, stream: Stream, *,
     if last is None:
         return LogRead(offset=offset, data=b"", end=None)
     parts: list[bytes] = []
+    position = offset
     end: LogEnd | None = None
     async for piece in pieces(js, execution_id, stream, until_seq=last):
-        if piece.end is not None:
-            end = piece.end
-        else:
-            parts.append(_from_offset(piece, offset + sum(map(len, parts))))
+        part = from_offset(piece, position)
+        parts.append(part)
+        position += len(part)
+        end = piece.end or end
     return LogRead(offset=offset, data=b"".join(parts), end=end)

@@ -1,8 +1,10 @@
 """Running one action as a child process.
 
-The child gets a clean environment (nothing of the worker's: no platform secret
-can leak), parameters on stdin (or in a 0600 file), its own process group so a
-timeout stops it and everything it started (SIGINT, SIGTERM, then SIGKILL).
+`prepare` resolves the runtime and builds the launch plan (argv, a clean environment —
+nothing of the worker's, so no platform secret can leak — parameters on stdin or in a
+0600 file). The child gets its own process group so a timeout or cancel stops it and
+everything it started (SIGINT, then SIGTERM, then SIGKILL, `GRACE_SECONDS` apart); what
+is left of the group when the action ends is killed too.
 """
 
 from __future__ import annotations
@@ -11,18 +13,18 @@ import asyncio
 import contextlib
 import os
 import signal
-import sys
-import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from attune.domain.action import ActionDef
 from attune.domain.execution import Outcome
-from attune.worker import output, params
+from attune.worker import http_request, output
+from attune.worker.logs import LogWriter, capture
+from attune.worker.prepare import Facilities, PrepareError, default_facilities, prepare
 
-#: Per-stream bytes kept in the outcome event (events stay small; full logs are a later issue).
+#: Per-stream bytes kept in the outcome event (events stay small); the whole output, up
+#: to the per-stream cap, is in the log stream (attune/worker/logs.py).
 OUTCOME_CAP = 256 * 1024
 GRACE_SECONDS = 2.0
 
@@ -36,59 +38,11 @@ class RunRequest:
     env_vars: dict[str, str]
     timeout_seconds: int
     api_url: str
-
-
-class ActionFileError(Exception):
-    pass
-
-
-def entry_path(action: ActionDef, pack_path: str) -> Path:
-    """The entry point inside the pack's actions/ folder; anything escaping it is refused."""
-    base = (Path(pack_path) / "actions").resolve()
-    target = (base / action.entry_point).resolve()
-    if not target.is_relative_to(base):
-        raise ActionFileError(f"entry_point {action.entry_point!r} leaves the pack")
-    if not target.is_file():
-        raise ActionFileError(f"entry_point {action.entry_point!r} not found in {base}")
-    return target
-
-
-def command(action: ActionDef, entry: Path) -> list[str]:
-    match action.runtime:
-        case "shell":
-            return ["/bin/sh", str(entry)]
-        case "python":
-            return [sys.executable, str(entry)]
-        case "nodejs":
-            return ["node", str(entry)]
-        case "native":
-            return [str(entry)]
-
-
-def environment(req: RunRequest) -> dict[str, str]:
-    env = {k: v for k, v in req.env_vars.items() if not k.upper().startswith("ATTUNE_")}
-    env.update({
-        "PATH": "/usr/local/bin:/usr/bin:/bin",
-        "LANG": "C.UTF-8",
-        "HOME": tempfile.gettempdir(),
-        "ATTUNE_ACTION": req.action.ref,
-        "ATTUNE_PACK_REF": req.action.pack_ref,
-        "ATTUNE_EXEC_ID": str(req.execution_id),
-        "ATTUNE_API_URL": req.api_url,
-    })
-    return env
-
-
-async def _read_capped(stream: asyncio.StreamReader, cap: int) -> tuple[bytes, bool]:
-    kept = bytearray()
-    truncated = False
-    while chunk := await stream.read(65536):
-        room = cap - len(kept)
-        if room > 0:
-            kept += chunk[:room]
-        if len(chunk) > room:
-            truncated = True
-    return bytes(kept), truncated
+    #: A short-lived execution-scoped JWT for ATTUNE_API_TOKEN.
+    api_token: str | None = None
+    #: Set when a rule asked for the execution (ATTUNE_RULE / ATTUNE_TRIGGER).
+    rule_ref: str | None = None
+    trigger_ref: str | None = None
 
 
 async def _stop_group(proc: asyncio.subprocess.Process) -> None:
@@ -100,28 +54,35 @@ async def _stop_group(proc: asyncio.subprocess.Process) -> None:
             return
         except TimeoutError:
             continue
+    _kill_leftovers(proc)
 
 
-async def run(req: RunRequest, cancel: asyncio.Event | None = None) -> Outcome:
-    """Run the action to its end, its timeout, or until `cancel` is set."""
+def _kill_leftovers(proc: asyncio.subprocess.Process) -> None:
+    """Children the action left behind (in its group) do not outlive it."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+async def run(req: RunRequest, cancel: asyncio.Event | None = None,
+              logs: LogWriter | None = None, *, facilities: Facilities | None = None
+              ) -> Outcome:
+    """Run the action to its end, its timeout, or until `cancel` is set. Its output
+    goes to `logs` (live, when the caller started it) as it comes."""
     started = time.monotonic()
+    logs = logs or LogWriter(None, req.execution_id)
     try:
-        argv = command(req.action, entry_path(req.action, req.pack_path))
-    except ActionFileError as exc:
-        return Outcome(exit_code=None, error=str(exc))
-    payload = params.render(req.parameters, req.action.parameter_format)
-    env = environment(req)
-    param_file: str | None = None
-    if req.action.parameter_delivery == "file":
-        fd, param_file = tempfile.mkstemp(prefix="attune-params-")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        env["ATTUNE_PARAMETER_FILE"] = param_file
-        payload = b""
+        plan = await prepare(req, facilities or default_facilities())
+    except PrepareError as exc:
+        return Outcome(exit_code=None, error=str(exc),
+                       duration_ms=int((time.monotonic() - started) * 1000))
+    if plan.builtin == "http_request":
+        return await http_request.run(req.parameters, timeout_seconds=req.timeout_seconds,
+                                      cancel=cancel or asyncio.Event())
+    argv, env, payload, param_file = plan.argv, plan.env, plan.stdin, plan.param_file
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env=env, cwd=req.pack_path,
+            stderr=asyncio.subprocess.PIPE, env=env, cwd=plan.cwd,
             start_new_session=True)
     except OSError as exc:
         if param_file:
@@ -136,8 +97,8 @@ async def run(req: RunRequest, cancel: asyncio.Event | None = None) -> Outcome:
             proc.stdin.write(payload)
             await proc.stdin.drain()
         proc.stdin.close()
-        reading = asyncio.gather(_read_capped(proc.stdout, OUTCOME_CAP),
-                                 _read_capped(proc.stderr, OUTCOME_CAP), proc.wait())
+        reading = asyncio.gather(capture(proc.stdout, "stdout", logs),
+                                 capture(proc.stderr, "stderr", logs), proc.wait())
         stopping: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
         waiting: set[asyncio.Future[Any]] = {reading, stopping}
         done, _ = await asyncio.wait(waiting, timeout=req.timeout_seconds,
@@ -148,17 +109,21 @@ async def run(req: RunRequest, cancel: asyncio.Event | None = None) -> Outcome:
             timed_out = not cancelled
             error = "cancelled" if cancelled else f"timed out after {req.timeout_seconds} s"
             await _stop_group(proc)
-        (out, out_cut), (err, err_cut), _ = await reading
+        await reading
     finally:
         if param_file:
             with contextlib.suppress(OSError):
                 os.unlink(param_file)
         if proc.returncode is None:
             await _stop_group(proc)
-    stdout = out.decode(errors="replace")
+        _kill_leftovers(proc)
+    out, err = logs.kept("stdout"), logs.kept("stderr")
     return Outcome(
-        exit_code=proc.returncode, stdout=stdout, stderr=err.decode(errors="replace"),
-        stdout_truncated=out_cut, stderr_truncated=err_cut,
+        exit_code=proc.returncode, stdout=out[:OUTCOME_CAP].decode(errors="replace"),
+        stderr=err[:OUTCOME_CAP].decode(errors="replace"),
+        stdout_truncated=logs.written("stdout") > OUTCOME_CAP,
+        stderr_truncated=logs.written("stderr") > OUTCOME_CAP,
         duration_ms=int((time.monotonic() - started) * 1000),
-        data=output.parse(stdout, req.action.output_format), error=error,
+        data=output.fit(output.parse(out.decode(errors="replace"), req.action.output_format)),
+        error=error,
         timed_out=timed_out, cancelled=cancelled)

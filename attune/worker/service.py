@@ -24,10 +24,11 @@ from attune.eventstore.consumer import DurableConsumer
 from attune.eventstore.envelope import Meta
 from attune.executor.service import WORK_STREAM
 from attune.security.crypto import is_sealed
-from attune.worker import heartbeat, runner
+from attune.worker import facilities, heartbeat, runner
+from attune.worker.logs import LogWriter
 
 _log = log.get("worker")
-RUNTIMES: tuple[Runtime, ...] = ("shell", "python", "nodejs", "native")
+RUNTIMES: tuple[Runtime, ...] = ("shell", "python", "nodejs", "native", "http")
 
 
 class Worker:
@@ -37,6 +38,10 @@ class Worker:
         self.name = ctx.settings.worker_name or f"{socket.gethostname()}-{os.getpid()}"
         #: Executions this worker is running, and the switch that cancels each.
         self.cancels: dict[int, asyncio.Event] = {}
+        #: Runtime catalogue, pack environments (attune/worker/facilities.py).
+        self.facilities = facilities.open_facilities(ctx)
+        #: Available versions per runtime ref, once verified at start.
+        self.runtime_versions: dict[str, list[str]] = {}
 
     async def on_work(self, msg: Msg) -> None:
         work = orjson.loads(msg.data)
@@ -74,11 +79,20 @@ class Worker:
                 req = requested.event
                 parameters = {k: (self.ctx.sealer.open(v) if is_sealed(v) else v)
                               for k, v in req.parameters.items()}
-                outcome = await runner.run(runner.RunRequest(
-                    execution_id=execution_id, action=req.action, pack_path=req.pack_path,
-                    parameters=parameters, env_vars=req.env_vars,
-                    timeout_seconds=req.timeout_seconds,
-                    api_url=self.ctx.settings.public_api_url), cancel)
+                logs = LogWriter(self.ctx.store.js, execution_id,
+                                 cap=self.ctx.settings.output_cap_bytes)
+                logs.start()
+                try:
+                    outcome = await runner.run(runner.RunRequest(
+                        execution_id=execution_id, action=req.action,
+                        pack_path=req.pack_path, parameters=parameters,
+                        env_vars=req.env_vars, timeout_seconds=req.timeout_seconds,
+                        api_url=self.ctx.settings.public_api_url,
+                        api_token=facilities.execution_token(self.ctx, execution_id, req),
+                        rule_ref=req.rule_ref, trigger_ref=req.trigger_ref),
+                        cancel, logs, facilities=self.facilities)
+                finally:
+                    await logs.close()  # the whole output is readable before the outcome
                 await executions.handle(
                     self.ctx, execution_id, ex.Finish(outcome=outcome), meta=meta,
                     msg_id=f"execution:{execution_id}:finished", known=(state, version))
@@ -101,12 +115,15 @@ class Worker:
         beating = heartbeat.beat(
             self.ctx.store.js, self.name, interval=self.ctx.settings.heartbeat_seconds,
             info=lambda: {"runtimes": list(self.runtimes), "running": len(self.cancels),
+                          "runtime_versions": self.runtime_versions,
                           "at": self.ctx.clock().isoformat()}, stop=stop)
         consumers = [
             DurableConsumer(self.ctx.nc, stream=WORK_STREAM, durable=f"worker-{rt}",
                             handler=self.on_work, concurrency=self.ctx.settings.worker_concurrency)
             for rt in self.runtimes]
         try:
-            await asyncio.gather(beating, *(c.run(stop) for c in consumers))
+            await asyncio.gather(
+                beating, *(c.run(stop) for c in consumers),
+                facilities.maintain(self.ctx, self.facilities, stop, self.runtime_versions))
         finally:
             await sub.unsubscribe()

@@ -85,6 +85,14 @@ from attune.api.models.policies import (
     RateLimitOut,
     RateLimitRequest,
 )
+from attune.api.models.workers import (
+    CordonRequest,
+    LogOut,
+    LogPath,
+    LogQuery,
+    WorkerOut,
+    WorkerPath,
+)
 
 __all__ = [
     "API_MODELS",
@@ -96,6 +104,7 @@ __all__ = [
     "CommandAccepted",
     "ConcurrencyOut",
     "ConcurrencyRequest",
+    "CordonRequest",
     "DeletedOut",
     "EnforcementListQuery",
     "EnforcementOut",
@@ -111,6 +120,9 @@ __all__ = [
     "HealthOut",
     "IdPath",
     "KeyPath",
+    "LogOut",
+    "LogPath",
+    "LogQuery",
     "LoginRequest",
     "PackDetailOut",
     "PackOut",
@@ -147,6 +159,8 @@ __all__ = [
     "WebhookOut",
     "WebhookSecurityOut",
     "WebhookSecurityRequest",
+    "WorkerOut",
+    "WorkerPath",
 ]
 
 
@@ -160,6 +174,6 @@ API_MODELS: dict[str, type[BaseModel]] = {
         CommandAccepted,
         EventCreateRequest, EventOut, EventAccepted, EnforcementOut, RuleCreateRequest,
         RuleUpdateRequest, RuleOut, PolicyCreateRequest, PolicyUpdateRequest, PolicyOut,
-        ActionPolicyOut, RuleTestRequest, RuleTestOut,
+        ActionPolicyOut, RuleTestRequest, RuleTestOut, LogOut, WorkerOut, CordonRequest,
         KeyCreateRequest, KeyUpdateRequest, KeySummaryOut, KeyOut, RotationOut)
 }
