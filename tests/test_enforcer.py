@@ -105,22 +105,31 @@ async def test_redelivered_event_enforces_once(ctx, tmp_path: Path) -> None:  # 
     try:
         await packs.register(ctx, write_pack(tmp_path / "flows", {"always": RULES["always"]}),
                              meta=Meta.new())
-        event_id = await emit(ctx, {}, key="x")
-        await projected(ctx, event_id)
+        first = await emit(ctx, {}, key="x")
+        second = await emit(ctx, {}, key="z")
+        await projected(ctx, second)
         enforcer = Enforcer(ctx)
         await enforcer.rulebook.load()
         sub = await ctx.nc.jetstream().pull_subscribe(
             "attune.event.new.created", stream=EVENTS_STREAM,
             config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE))
-        [msg] = await sub.fetch(1, timeout=5)
-        for _ in range(3):  # the same message handled three times, as after crashes
-            await enforcer.on_event(msg)
+        one, two = await sub.fetch(2, timeout=5)
+        # as after crashes: the first event alone, then again in a batch with a new one
+        # (the atomic batch meets a recorded append and is redone one by one), and again
+        await enforcer.on_batch([one])
+        for _ in range(2):
+            await enforcer.on_batch([one, two])
         await projected(ctx, await ctx.store.last_sequence())
-        enforcements = await rows(ctx, "SELECT status, execution_id FROM enforcements "
-                                  "WHERE event_id=$1", event_id)
-        assert len(enforcements) == 1 and enforcements[0]["status"] == "processed"
-        executions = await rows(ctx, "SELECT id FROM executions WHERE event_id=$1", event_id)
-        assert [r["id"] for r in executions] == [enforcements[0]["execution_id"]]
+        for event_id in (first, second):
+            enforcements = await rows(ctx, "SELECT status, execution_id FROM enforcements "
+                                      "WHERE event_id=$1", event_id)
+            assert len(enforcements) == 1 and enforcements[0]["status"] == "processed"
+            executions = await rows(ctx, "SELECT id, enforcement FROM executions "
+                                    "WHERE event_id=$1", event_id)
+            assert [r["id"] for r in executions] == [enforcements[0]["execution_id"]]
+        linked = await rows(ctx, "SELECT e.id FROM executions x JOIN enforcements e "
+                            "ON e.id = x.enforcement AND e.execution_id = x.id")
+        assert len(linked) == 2
     finally:
         await stop_platform(running)
 

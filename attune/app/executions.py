@@ -28,20 +28,29 @@ async def load_action(ctx: Context, ref: str) -> tuple[ActionDef, str]:
 
 
 async def request(ctx: Context, action_ref: str, parameters: dict[str, Any], *,
-                  meta: Meta, env_vars: dict[str, str] | None = None,
-                  timeout_seconds: int | None = None, requested_by: int | None = None,
-                  parent: int | None = None, enforcement: int | None = None,
-                  rule_ref: str | None = None, trigger_ref: str | None = None,
-                  event_id: int | None = None, rerun_of: int | None = None,
-                  idempotency_key: str | None = None,
-                  known_action: tuple[ActionDef, str] | None = None) -> int:
+                  meta: Meta, idempotency_key: str | None = None,
+                  known_action: tuple[ActionDef, str] | None = None,
+                  **details: Any) -> int:
     """Validate and append `execution.requested`; returns the new execution id
     (= its stream sequence, so it is also the sequence to wait for). `known_action` is the
     action's (definition, pack directory) when the caller holds them already (the
-    enforcer's rule book), else they are read from the read model."""
+    enforcer's rule book), else they are read from the read model. `details` are the
+    keyword arguments of `prepare`."""
     action, pack_path = known_action or await load_action(ctx, action_ref)
+    event = prepare(ctx, action, pack_path, parameters, **details)
+    return await ctx.store.create(event, msg_id=request_msg_id(idempotency_key), meta=meta)
+
+
+def prepare(ctx: Context, action: ActionDef, pack_path: str, parameters: dict[str, Any], *,
+            env_vars: dict[str, str] | None = None, timeout_seconds: int | None = None,
+            requested_by: int | None = None, parent: int | None = None,
+            enforcement: int | None = None, rule_ref: str | None = None,
+            trigger_ref: str | None = None, event_id: int | None = None,
+            rerun_of: int | None = None) -> ex.ExecutionRequested:
+    """The `execution.requested` event for a request: parameters validated against the
+    action's schema and its secret ones sealed. Raises BadRequestError/ValidationError."""
     if not action.enabled:
-        raise BadRequestError(f"action {action_ref!r} is disabled")
+        raise BadRequestError(f"action {action.ref!r} is disabled")
     resolved = validate_parameters(action.parameters, parameters)
     secrets = secret_names(action.parameters)
     sealed = {k: (ctx.sealer.seal(v) if k in secrets else v) for k, v in resolved.items()}
@@ -53,13 +62,15 @@ async def request(ctx: Context, action_ref: str, parameters: dict[str, Any], *,
         raise BadRequestError("timeout_seconds must be positive")
     timeout = (timeout_seconds or action.timeout_seconds
                or ctx.settings.default_timeout_seconds)
-    event = ex.ExecutionRequested(
+    return ex.ExecutionRequested(
         at=ctx.clock(), action=action, pack_path=pack_path, parameters=sealed, env_vars=env,
         timeout_seconds=timeout, requested_by=requested_by, parent=parent,
         enforcement=enforcement, rule_ref=rule_ref, trigger_ref=trigger_ref, event_id=event_id,
         rerun_of=rerun_of)
-    msg_id = f"execution-request:{idempotency_key}" if idempotency_key else uuid4().hex
-    return await ctx.store.create(event, msg_id=msg_id, meta=meta)
+
+
+def request_msg_id(idempotency_key: str | None) -> str:
+    return f"execution-request:{idempotency_key}" if idempotency_key else uuid4().hex
 
 
 async def load(ctx: Context, execution_id: int

@@ -17,7 +17,7 @@ from nats.js.api import Header
 from nats.js.errors import APIError, NotFoundError
 
 from attune.domain.events import Event
-from attune.errors import ConcurrencyError, PayloadTooLargeError
+from attune.errors import ConcurrencyError, DuplicateAppendError, PayloadTooLargeError
 from attune.errors import NotFoundError as AttuneNotFound
 from attune.eventstore import subjects
 from attune.eventstore.envelope import Envelope, Meta, decode_message, encode
@@ -25,20 +25,25 @@ from attune.eventstore.envelope import Envelope, Meta, decode_message, encode
 EVENTS_STREAM = "ATTUNE_EVENTS"
 WRONG_LAST_SEQUENCE = 10071
 MESSAGE_TOO_LARGE = 10054
+DUPLICATE_IN_BATCH = 10201
 EXPECTED_SUBJECT = "Nats-Expected-Last-Subject-Sequence-Subject"
 
 
 BATCH_LIMIT = 1000  # JetStream's cap on one atomic batch
+CHUNK = 500  # appends per atomic batch in `append_many` (bounded bytes per batch)
 
 
 @dataclass(frozen=True)
 class Append:
-    """One event of an atomic batch (see `EventStore.append_batch`)."""
+    """One event of an atomic batch (see `EventStore.append_batch`). `key` None creates
+    an aggregate (its id is the event's sequence, as with `EventStore.create`); `meta`
+    overrides the batch's."""
 
-    key: str | int
+    key: str | int | None
     event: Event
     expected_version: int | None
     msg_id: str
+    meta: Meta | None = None
 
 
 class EventStore:
@@ -84,7 +89,12 @@ class EventStore:
         """Append several events (of one or many aggregates) atomically: all are stored,
         in order, or none is (NATS >= 2.12 atomic batch). Each states its own expected
         version; one conflict rejects the whole batch with ConcurrencyError. Returns the
-        sequence of the last event (the batch is contiguous)."""
+        sequence of the last event: the batch is stored contiguously, so the i-th of n
+        appends (from 0) got `last - n + 1 + i`.
+
+        A `msg_id` already recorded (a redelivery) rejects the whole batch with
+        DuplicateAppendError: JetStream does not deduplicate inside atomic batches, so
+        the caller appends those events one by one, where deduplication holds."""
         if not appends:
             raise ValueError("empty batch")
         if len(appends) > BATCH_LIMIT:
@@ -94,14 +104,17 @@ class EventStore:
         last = len(appends)
         reply = None
         for number, item in enumerate(appends, start=1):
-            data, headers = encode(item.event, msg_id=item.msg_id, meta=meta)
+            data, headers = encode(item.event, msg_id=item.msg_id, meta=item.meta or meta)
             headers.update({"Nats-Batch-Id": batch_id, "Nats-Batch-Sequence": str(number)})
-            if item.expected_version is not None:
+            if item.key is None:
+                subject = subjects.creation_subject(item.event.aggregate, item.event.name)
+            else:
+                subject = subjects.aggregate_subject(item.event.aggregate, item.key,
+                                                     item.event.name)
+            if item.expected_version is not None and item.key is not None:
                 headers[Header.EXPECTED_LAST_SUBJECT_SEQUENCE] = str(item.expected_version)
                 headers[EXPECTED_SUBJECT] = subjects.aggregate_filter(item.event.aggregate,
                                                                       item.key)
-            subject = subjects.aggregate_subject(item.event.aggregate, item.key,
-                                                 item.event.name)
             if number < last:
                 await self.nc.publish(subject, data, headers=headers)
             else:
@@ -113,10 +126,24 @@ class EventStore:
         if error:
             if error.get("err_code") == WRONG_LAST_SEQUENCE:
                 raise ConcurrencyError(f"a component changed meanwhile: {error['description']}")
+            if error.get("err_code") == DUPLICATE_IN_BATCH:
+                raise DuplicateAppendError("an event of the batch was recorded before")
             if error.get("err_code") == MESSAGE_TOO_LARGE:
                 raise PayloadTooLargeError("an event of the batch is too large to record")
             raise APIError(**error)
         return int(answer["seq"])
+
+    async def append_many(self, appends: list[Append], *, meta: Meta) -> list[int]:
+        """Append in atomic batches of at most `CHUNK` events, in order; returns every
+        append's sequence. Not atomic as a whole: a failure leaves the chunks before it
+        recorded, so callers make their appends idempotent (msg ids) and, on error, redo
+        them one by one (see `append_batch` on DuplicateAppendError)."""
+        sequences: list[int] = []
+        for start in range(0, len(appends), CHUNK):
+            chunk = appends[start:start + CHUNK]
+            last = await self.append_batch(chunk, meta=meta)
+            sequences.extend(range(last - len(chunk) + 1, last + 1))
+        return sequences
 
     async def load(self, aggregate: str, key: str | int, *, created_at: int | None = None
                    ) -> tuple[list[Envelope], int]:

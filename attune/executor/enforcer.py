@@ -5,12 +5,19 @@ For each event, every enabled rule of its trigger (as of the event's position, s
 (event, rule), so redelivery never makes a second — and requests the execution
 (idempotency key: the enforcement), then resolves the enforcement `processed`
 (or `disabled` with the reason when no execution could be requested).
+
+The hot path takes events in batches: the matches of a whole batch are recorded in
+three rounds of atomic appends (enforcements, then the execution requests that name
+them, then the resolutions), not three acked appends per match. A batch that meets
+one of its appends already recorded (a redelivery) is redone match by match, where
+JetStream's deduplication returns the recorded ids.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 from typing import Any
 
 from nats.aio.msg import Msg
@@ -24,17 +31,36 @@ from attune.domain.enforcement import (
     EnforcementDisabled,
     EnforcementProcessed,
 )
+from attune.domain.execution import ExecutionRequested
 from attune.domain.params import secret_names
 from attune.domain.rule import RuleDef
 from attune.domain.trigger_event import EventCreated
-from attune.errors import AttuneError, ConcurrencyError
-from attune.eventstore.consumer import DurableConsumer
-from attune.eventstore.envelope import Envelope, decode_message
-from attune.eventstore.store import EVENTS_STREAM
+from attune.errors import AttuneError, ConcurrencyError, DuplicateAppendError
+from attune.eventstore.consumer import BatchConsumer
+from attune.eventstore.envelope import Envelope, Meta, decode_message
+from attune.eventstore.store import EVENTS_STREAM, Append
 from attune.executor.rulebook import RuleBook
 from attune.rules import engine
 
 _log = log.get("enforcer")
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A rule that matched an event, with what its enforcement needs."""
+
+    env: Envelope
+    view: engine.EventView
+    rule: RuleDef
+    params: dict[str, Any]
+    #: Why no execution can be requested (the enforcement ends `disabled`), if so.
+    reason: str | None
+    action: tuple[ActionDef, str] | None
+    meta: Meta
+
+    @property
+    def msg_id(self) -> str:
+        return f"enforcement:{self.view.id}:{self.rule.ref}"
 
 
 class Enforcer:
@@ -42,78 +68,118 @@ class Enforcer:
         self.ctx = ctx
         self.rulebook = RuleBook(ctx.nc, ctx.pool)
 
-    async def on_event(self, msg: Msg) -> None:
-        env = decode_message(msg.metadata.sequence.stream, msg.subject, msg.data, msg.headers)
+    async def on_batch(self, msgs: list[Msg]) -> None:
+        envelopes = [decode_message(m.metadata.sequence.stream, m.subject, m.data, m.headers)
+                     for m in msgs]
+        await self.rulebook.ready_for(max(env.seq for env in envelopes))
+        matches = [m for env in envelopes for m in self.matches(env)]
+        if not matches:
+            return
+        try:
+            await self._enforce_batch(matches)
+        except (DuplicateAppendError, ConcurrencyError):
+            # recorded before, at least in part (a redelivery): one by one, deduplicated
+            await asyncio.gather(*(self._enforce(m) for m in matches))
+
+    def matches(self, env: Envelope) -> list[Match]:
+        """The enabled rules of the event's trigger (as of its position) that match it.
+        Evaluation is pure and cheap; only matches cost appends."""
         event = env.event
         assert isinstance(event, EventCreated)
-        with log.bound(event_id=env.seq, trigger_ref=event.trigger_ref,
-                       correlation_id=env.meta.correlation_id):
-            await self.rulebook.ready_for(env.seq)
-            view = engine.EventView(id=env.seq, trigger_ref=event.trigger_ref,
-                                    payload=event.payload, created=event.at)
-            matched: list[tuple[RuleDef, engine.Decision]] = []
-            now = self.ctx.clock()
-            # evaluation is pure and cheap: do it inline, and spawn concurrent work only
-            # for the matches (usually one or none of a trigger's rules)
-            for rule in self.rulebook.candidates(event.trigger_ref, event.rule_ref, env.seq):
-                decision = engine.evaluate(
-                    rule, view, now=now,
-                    pack_config=self.rulebook.pack_config.get(rule.pack_ref, {}))
-                if decision.matched:
-                    matched.append((rule, decision))
-                elif decision.error is not None:
-                    _log.warning("rule.evaluation_failed", rule_ref=rule.ref,
-                                 error=decision.error)
-            if len(matched) == 1:
-                await self._enforce(env, view, *matched[0])
-            elif matched:
-                await asyncio.gather(*(self._enforce(env, view, rule, decision)
-                                       for rule, decision in matched))
+        view = engine.EventView(id=env.seq, trigger_ref=event.trigger_ref,
+                                payload=event.payload, created=event.at)
+        now = self.ctx.clock()
+        found: list[Match] = []
+        for rule in self.rulebook.candidates(event.trigger_ref, event.rule_ref, env.seq):
+            decision = engine.evaluate(rule, view, now=now,
+                                       pack_config=self.rulebook.pack_config.get(rule.pack_ref, {}))
+            if decision.matched:
+                found.append(self._match(env, view, rule, decision))
+            elif decision.error is not None:
+                _log.warning("rule.evaluation_failed", rule_ref=rule.ref, event_id=env.seq,
+                             error=decision.error)
+        return found
 
-    async def _enforce(self, env: Envelope, view: engine.EventView, rule: RuleDef,
-                       decision: engine.Decision) -> None:
-        meta = env.meta.caused_by(env)
-        params = decision.params or {}
+    def _match(self, env: Envelope, view: engine.EventView, rule: RuleDef,
+               decision: engine.Decision) -> Match:
         reason = decision.error
-        secrets: frozenset[str] = frozenset()
         action: tuple[ActionDef, str] | None = None
         if reason is None:
             try:
                 # as of the event's position (the rule book follows the actions too)
                 action = self.rulebook.action(rule.action_ref)
-                secrets = secret_names(action[0].parameters)
             except AttuneError as exc:
                 reason = exc.message
-        config = {k: (self.ctx.sealer.seal(v) if k in secrets else v) for k, v in params.items()}
-        enforcement_id = await self.ctx.store.create(
-            EnforcementCreated(at=self.ctx.clock(), rule_ref=rule.ref,
-                               trigger_ref=view.trigger_ref, event_id=view.id,
-                               action_ref=rule.action_ref, payload=view.payload, config=config,
-                               conditions=_conditions(rule), condition=rule.condition),
-            msg_id=f"enforcement:{view.id}:{rule.ref}", meta=meta)
-        resolution: EnforcementProcessed | EnforcementDisabled
-        if reason is None:
-            try:
-                execution_id = await executions.request(
-                    self.ctx, rule.action_ref, params, meta=meta, enforcement=enforcement_id,
-                    rule_ref=rule.ref, trigger_ref=view.trigger_ref, event_id=view.id,
-                    idempotency_key=f"enforcement:{enforcement_id}",
-                    known_action=action)
-            except AttuneError as exc:
-                reason = exc.message
-            else:
-                resolution = EnforcementProcessed(at=self.ctx.clock(), execution_id=execution_id)
-        if reason is not None:
-            _log.warning("enforcement.disabled", rule_ref=rule.ref, reason=reason)
-            resolution = EnforcementDisabled(at=self.ctx.clock(), reason=reason)
+        return Match(env=env, view=view, rule=rule, params=decision.params or {},
+                     reason=reason, action=action, meta=env.meta.caused_by(env))
+
+    def _created(self, m: Match) -> EnforcementCreated:
+        secrets = secret_names(m.action[0].parameters) if m.action else frozenset()
+        config = {k: (self.ctx.sealer.seal(v) if k in secrets else v)
+                  for k, v in m.params.items()}
+        return EnforcementCreated(
+            at=self.ctx.clock(), rule_ref=m.rule.ref, trigger_ref=m.view.trigger_ref,
+            event_id=m.view.id, action_ref=m.rule.action_ref, payload=m.view.payload,
+            config=config, conditions=_conditions(m.rule), condition=m.rule.condition)
+
+    def _request(self, m: Match, enforcement_id: int) -> ExecutionRequested | str:
+        """The execution request of an enforcement, or why there can be none."""
+        if m.reason is not None or m.action is None:
+            return m.reason or "no action"
+        try:
+            return executions.prepare(
+                self.ctx, m.action[0], m.action[1], m.params, enforcement=enforcement_id,
+                rule_ref=m.rule.ref, trigger_ref=m.view.trigger_ref, event_id=m.view.id)
+        except AttuneError as exc:
+            return exc.message
+
+    def _resolution(self, m: Match, outcome: int | str
+                    ) -> EnforcementProcessed | EnforcementDisabled:
+        if isinstance(outcome, int):
+            return EnforcementProcessed(at=self.ctx.clock(), execution_id=outcome)
+        _log.warning("enforcement.disabled", rule_ref=m.rule.ref, event_id=m.view.id,
+                     reason=outcome)
+        return EnforcementDisabled(at=self.ctx.clock(), reason=outcome)
+
+    async def _enforce_batch(self, matches: list[Match]) -> None:
+        store = self.ctx.store
+        meta = matches[0].meta
+        ids = await store.append_many(
+            [Append(None, self._created(m), None, m.msg_id, m.meta) for m in matches],
+            meta=meta)
+        planned = [self._request(m, eid) for m, eid in zip(matches, ids, strict=True)]
+        requests = [Append(None, outcome, None,
+                           executions.request_msg_id(f"enforcement:{eid}"), m.meta)
+                    for m, eid, outcome in zip(matches, ids, planned, strict=True)
+                    if isinstance(outcome, ExecutionRequested)]
+        requested = iter(await store.append_many(requests, meta=meta) if requests else [])
+        # an execution id where one was requested, else why none could be
+        outcomes: list[int | str] = [next(requested) if isinstance(o, ExecutionRequested)
+                                     else o for o in planned]
+        await store.append_many(
+            [Append(eid, self._resolution(m, outcome), 0, f"enforcement:{eid}:resolved",
+                    m.meta)
+             for m, eid, outcome in zip(matches, ids, outcomes, strict=True)], meta=meta)
+
+    async def _enforce(self, m: Match) -> None:
+        """One match, append by append (each deduplicated by its msg id)."""
+        store = self.ctx.store
+        eid = await store.create(self._created(m), msg_id=m.msg_id, meta=m.meta)
+        outcome: int | str
+        match self._request(m, eid):
+            case ExecutionRequested() as requested:
+                outcome = await store.create(
+                    requested, msg_id=executions.request_msg_id(f"enforcement:{eid}"),
+                    meta=m.meta)
+            case str() as reason:
+                outcome = reason
         with contextlib.suppress(ConcurrencyError):  # resolved by an earlier delivery
-            await self.ctx.store.append(enforcement_id, resolution, expected_version=0,
-                                        msg_id=f"enforcement:{enforcement_id}:resolved",
-                                        meta=meta)
+            await store.append(eid, self._resolution(m, outcome), expected_version=0,
+                               msg_id=f"enforcement:{eid}:resolved", meta=m.meta)
 
     async def run(self, stop: asyncio.Event) -> None:
-        consumer = DurableConsumer(self.ctx.nc, stream=EVENTS_STREAM, durable="enforcer",
-                                   handler=self.on_event, concurrency=128)
+        consumer = BatchConsumer(self.ctx.nc, stream=EVENTS_STREAM, durable="enforcer",
+                                 handler=self.on_batch, batch_size=256, batches=2)
         await asyncio.gather(self.rulebook.run(stop), consumer.run(stop))
 
 
