@@ -70,6 +70,11 @@ class ConcurrencyError(ConflictError):
     """An append stated a version the aggregate no longer has: reload, decide again."""
 
 
+class DuplicateAppendError(ConflictError):
+    """An atomic batch holds an append recorded before (a redelivery): append its
+    events one by one, where JetStream deduplicates them."""
+
+
 class InvalidTransitionError(ConflictError):
     """A command does not apply to the aggregate's current state."""
 
