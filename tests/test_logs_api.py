@@ -17,6 +17,7 @@ from attune.config import Settings
 from attune.eventstore.envelope import Meta
 from tests.api_http import Api, admin_api, assert_error
 from tests.conftest import RunningPlatform, eventually, projected
+from tests.test_cli_commands import Cli
 
 CAP = 300_000
 
@@ -89,8 +90,12 @@ async def test_output_is_live_readable_from_offsets_and_followed(
         resumed = asyncio.create_task(_sse(
             platform, api.token, f"{logs}/stdout",
             {"Accept": "text/event-stream", "Last-Event-ID": "5"}))
-        await asyncio.sleep(0.3)
+        cli = Cli(platform.api_url, tmp_path)
+        await cli.login()
+        cli_follow = asyncio.create_task(cli("execution", "logs", str(eid), "--follow"))
+        await asyncio.sleep(0.5)
         assert not following.done()  # still following: the execution has not ended
+        assert not cli_follow.done()
         gate.touch()
         events = await asyncio.wait_for(following, 20)
         chunks = [data for name, data in events if name == "chunk"]
@@ -110,6 +115,12 @@ async def test_output_is_live_readable_from_offsets_and_followed(
         assert tail["complete"] is True and tail["written"] == 14
         past = (await api.get(f"{logs}/stdout", params={"offset": 500})).data
         assert past["content"] == "" and past["next_offset"] == 500
+        followed = await cli_follow
+        assert followed.code == 0 and followed.out == "line 1\nline 2\n", followed
+        ran = await cli("execution", "logs", str(eid), "--stderr")
+        assert ran.code == 0 and ran.out == "oops\n", ran
+        ran = await cli("execution", "logs", "999999")
+        assert ran.code == 1 and "execution 999999 not found" in ran.err, ran
         err = (await api.get(f"{logs}/stderr")).data
         assert err["content"] == "oops\n" and err["complete"] is True
         # an ended execution's follow is its whole output at once

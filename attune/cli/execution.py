@@ -1,8 +1,9 @@
-"""`attune execution list|get|cancel|rerun`, and how an execution is shown (also by
+"""`attune execution list|get|cancel|rerun|logs`, and how an execution is shown (also by
 `attune run`)."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
@@ -147,3 +148,38 @@ def rerun_execution(execution_id: int, params: tuple[str, ...], params_json: str
     emit(data, output, lambda: click.echo(
         f"Execution {data['id']} requested (re-run of {execution_id}). Follow it with "
         f"`attune execution get {data['id']}`."))
+
+
+#: How often `logs --follow` asks for more output.
+FOLLOW_INTERVAL = 0.5
+
+
+@execution.command("logs")
+@click.argument("execution_id", metavar="ID", type=click.IntRange(min=1))
+@click.option("--stderr", "stream", flag_value="stderr", help="Show stderr instead of stdout.")
+@click.option("--stdout", "stream", flag_value="stdout", default=True, hidden=True)
+@click.option("--follow", "-f", is_flag=True,
+              help="Keep printing output as it comes, until the execution has ended.")
+@click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Start at this byte of the output.")
+@api_url_option
+def execution_logs(execution_id: int, stream: str, follow: bool, offset: int,
+                   api_url: str | None) -> None:
+    """Print an execution's output (stdout, or stderr with --stderr), also while it runs."""
+    client = ApiClient.from_options(api_url)
+    path = f"/api/v1/executions/{execution_id}/logs/{stream}"
+    try:
+        while True:
+            data = client.get(path, query={"offset": offset}).data
+            if data["content"]:
+                click.echo(data["content"], nl=False)
+            offset = data["next_offset"]
+            if not follow or data["complete"]:
+                break
+            time.sleep(FOLLOW_INTERVAL)
+    except KeyboardInterrupt:
+        click.echo(f"\nStopped following; execution {execution_id} goes on.", err=True)
+        return
+    if data.get("truncated"):
+        click.echo(f"[output truncated: the action wrote {data.get('written')} bytes, more "
+                   "than the per-stream cap]", err=True)
