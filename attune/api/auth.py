@@ -1,12 +1,18 @@
-"""Who is calling: the bearer access token of a request, resolved to the identity it
-names in the identities read model (loaded per request, so a removed or frozen
-identity's tokens stop working at once)."""
+"""Who is calling: the bearer token of a request, resolved to the identity it names in
+the identities read model (loaded per request, so a removed or frozen identity's
+tokens, and the sessions of a revoked integration token, stop working at once).
+
+An execution token stands for the identity that requested the execution but carries
+only the permission sets its action was granted (`metadata.permission_set_refs`): the
+identity returned for it holds those sets' grants, never the requester's."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from aiohttp import web
 
-from attune.app import identities
+from attune.app import identities, integration_tokens, permissions
 from attune.app.context import Context
 from attune.app.identities import Identity
 from attune.errors import UnauthorizedError
@@ -44,7 +50,25 @@ async def caller_of(ctx: Context, token: str, accept: tuple[TokenType, ...]
     if identity is None:
         raise UnauthorizedError("the token's identity no longer exists: log in again")
     identities.refuse_frozen(identity)
+    await check_session(ctx, claims)
+    if claims.token_type == "execution":
+        identity = await as_execution(ctx, identity, claims)
     return identity, claims
+
+
+async def check_session(ctx: Context, claims: Claims) -> None:
+    """Tokens minted from an integration token die with it."""
+    token_id = claims.metadata.get("integration_token_id")
+    if claims.scope == integration_tokens.SCOPE or token_id is not None:
+        await integration_tokens.check_active(ctx, str(token_id))
+
+
+async def as_execution(ctx: Context, identity: Identity, claims: Claims) -> Identity:
+    refs = claims.metadata.get("permission_set_refs") or []
+    if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
+        raise UnauthorizedError("invalid execution token: bad permission_set_refs")
+    grants = await permissions.grants_of_sets(ctx, refs)
+    return dataclasses.replace(identity, permission_set_refs=list(refs), set_grants=grants)
 
 
 async def authenticate(ctx: Context, request: web.Request,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from attune.api.handlers import (
+    accounts,
     actions,
     auth,
     enforcements,
@@ -13,9 +14,11 @@ from attune.api.handlers import (
     execution_control,
     executions,
     health,
-    logs,
+    identities,
     keys,
+    logs,
     packs,
+    permissions,
     policies,
     rule_test,
     rules,
@@ -54,6 +57,6 @@ ROUTES: tuple[Route, ...] = check([
     *execution_control.ROUTES, *logs.ROUTES,
     *triggers.ROUTES, *webhooks.ROUTES, *events.ROUTES, *rules.ROUTES, *rule_test.ROUTES,
     *enforcements.ROUTES, *policies.ROUTES,
-    *keys.ROUTES,
+    *keys.ROUTES, *accounts.ROUTES, *identities.ROUTES, *permissions.ROUTES,
     *spec.ROUTES,
 ])

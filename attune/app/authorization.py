@@ -33,7 +33,9 @@ TOKEN_GRANTS: dict[TokenType, tuple[Grant, ...]] = {
 
 def grants_of(identity: Identity, token_type: TokenType = "access",  # noqa: S107
               token_grants: Sequence[Grant] | None = None) -> Sequence[Grant]:
-    if token_type == "access":
+    # an execution token's identity already holds only its action's grants
+    # (attune.api.auth.as_execution)
+    if token_type in ("access", "execution"):
         return identity.grants
     if token_grants is not None:
         return token_grants

@@ -153,7 +153,7 @@ def refuse_frozen(identity: Identity) -> None:
                              "unfreeze it (POST /api/v1/identities/{id}/unfreeze)")
 
 
-async def _append(ctx: Context, login: str, event: Event, *, meta: Meta, what: str) -> int:
+async def append(ctx: Context, login: str, event: Event, *, meta: Meta, what: str) -> int:
     """Append to an existing identity (404 when it does not exist or was deleted)."""
     for _ in range(5):
         envelopes, version = await ctx.store.load(AGGREGATE, login)
@@ -187,7 +187,7 @@ async def set_password(ctx: Context, login: str, password: str, *, meta: Meta) -
 async def set_password_hash(ctx: Context, login: str, password_hash: str, *, meta: Meta
                             ) -> int:
     event = IdentityPasswordChanged(at=ctx.clock(), login=login, password_hash=password_hash)
-    return await _append(ctx, login, event, meta=meta, what="password")
+    return await append(ctx, login, event, meta=meta, what="password")
 
 
 async def update(ctx: Context, login: str, *, display_name: str | None = None,
@@ -196,7 +196,7 @@ async def update(ctx: Context, login: str, *, display_name: str | None = None,
         raise ValidationError("nothing to change: send display_name and/or attributes")
     event = IdentityUpdated(at=ctx.clock(), login=login, display_name=display_name,
                             attributes=attributes)
-    return await _append(ctx, login, event, meta=meta, what="updated")
+    return await append(ctx, login, event, meta=meta, what="updated")
 
 
 async def set_frozen(ctx: Context, login: str, frozen: bool, *, meta: Meta) -> int:
@@ -204,14 +204,14 @@ async def set_frozen(ctx: Context, login: str, frozen: bool, *, meta: Meta) -> i
         raise ConflictError("the built-in admin cannot be frozen: it is how you get back in")
     event: Event = (IdentityFrozen(at=ctx.clock(), login=login) if frozen
                     else IdentityUnfrozen(at=ctx.clock(), login=login))
-    return await _append(ctx, login, event, meta=meta,
+    return await append(ctx, login, event, meta=meta,
                          what="frozen" if frozen else "unfrozen")
 
 
 async def delete(ctx: Context, login: str, *, meta: Meta) -> int:
     if login == ADMIN_LOGIN:
         raise ConflictError("the built-in admin cannot be deleted")
-    return await _append(ctx, login, IdentityDeleted(at=ctx.clock(), login=login),
+    return await append(ctx, login, IdentityDeleted(at=ctx.clock(), login=login),
                          meta=meta, what="deleted")
 
 
@@ -222,11 +222,11 @@ async def assign(ctx: Context, login: str, permission_set_ref: str, *, meta: Met
                               "/api/v1/permissions/sets lists them")
     event = PermissionSetAssigned(at=ctx.clock(), login=login,
                                   permission_set_ref=permission_set_ref)
-    return await _append(ctx, login, event, meta=meta, what=f"assign:{permission_set_ref}")
+    return await append(ctx, login, event, meta=meta, what=f"assign:{permission_set_ref}")
 
 
 async def unassign(ctx: Context, login: str, permission_set_ref: str, *, meta: Meta) -> int:
     event = PermissionSetUnassigned(at=ctx.clock(), login=login,
                                     permission_set_ref=permission_set_ref)
-    return await _append(ctx, login, event, meta=meta,
+    return await append(ctx, login, event, meta=meta,
                          what=f"unassign:{permission_set_ref}")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from attune.api import envelopes
+from attune.api.auth import caller_of
 from attune.api.models import LoginRequest, RefreshRequest, TokenOut, UserOut
 from attune.api.request_log import LOGIN
 from attune.api.routing import AUTHENTICATED, PUBLIC, Call, Route
 from attune.app import identities
 from attune.app.context import Context
 from attune.app.identities import Identity
-from attune.errors import UnauthorizedError
 
 
 def _user(identity: Identity) -> UserOut:
@@ -34,11 +34,18 @@ async def login(call: Call) -> web.Response:
 
 async def refresh(call: Call) -> web.Response:
     body = call.body_as(RefreshRequest)
-    claims = call.ctx.tokens.verify(body.refresh_token, expect="refresh")
-    identity = await identities.by_id(call.ctx, claims.sub)
-    if identity is None:
-        raise UnauthorizedError("the token's identity no longer exists: log in again")
+    # the same checks as every request: frozen identities and revoked integration
+    # tokens get no new tokens
+    identity, claims = await caller_of(call.ctx, body.refresh_token, ("refresh",))
     call.request[LOGIN] = identity.login
+    if claims.metadata.get("integration_token_id"):
+        issue = call.ctx.tokens.issue
+        return envelopes.single(TokenOut(
+            access_token=issue(identity.id, identity.login, "access", scope=claims.scope,
+                               metadata=claims.metadata),
+            refresh_token=issue(identity.id, identity.login, "refresh", scope=claims.scope,
+                                metadata=claims.metadata),
+            expires_in=call.ctx.tokens.access_ttl, user=_user(identity)))
     return envelopes.single(_tokens(call.ctx, identity))
 
 

@@ -67,6 +67,25 @@ from attune.api.models.executions import (
     ExecutionOut,
     RerunRequest,
 )
+from attune.api.models.identities import (
+    AssignmentCreateRequest,
+    AssignmentOut,
+    AssignRequest,
+    ChangePasswordRequest,
+    IdentityCreateRequest,
+    IdentityOut,
+    IdentityPermissionsOut,
+    IdentityUpdateRequest,
+    IntegrationTokenCreatedOut,
+    IntegrationTokenCreateRequest,
+    IntegrationTokenOut,
+    MessageOut,
+    PermissionSetCreateRequest,
+    PermissionSetOut,
+    PermissionSetUpdateRequest,
+    RegisterRequest,
+    TokenLoginRequest,
+)
 from attune.api.models.keys import (
     KeyCreateRequest,
     KeyOut,
@@ -175,5 +194,10 @@ API_MODELS: dict[str, type[BaseModel]] = {
         EventCreateRequest, EventOut, EventAccepted, EnforcementOut, RuleCreateRequest,
         RuleUpdateRequest, RuleOut, PolicyCreateRequest, PolicyUpdateRequest, PolicyOut,
         ActionPolicyOut, RuleTestRequest, RuleTestOut, LogOut, WorkerOut, CordonRequest,
-        KeyCreateRequest, KeyUpdateRequest, KeySummaryOut, KeyOut, RotationOut)
+        KeyCreateRequest, KeyUpdateRequest, KeySummaryOut, KeyOut, RotationOut,
+        IdentityCreateRequest, IdentityUpdateRequest, IdentityOut, IdentityPermissionsOut,
+        AssignRequest, RegisterRequest, ChangePasswordRequest, TokenLoginRequest, MessageOut,
+        IntegrationTokenCreateRequest, IntegrationTokenOut, IntegrationTokenCreatedOut,
+        PermissionSetCreateRequest, PermissionSetUpdateRequest, PermissionSetOut,
+        AssignmentCreateRequest, AssignmentOut)
 }
