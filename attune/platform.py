@@ -24,7 +24,7 @@ from attune.eventstore.envelope import Meta
 from attune.paths import packs_dir
 from attune.readmodel import db
 
-SERVICES = ("api", "executor", "worker", "projector", "sensor")
+SERVICES = ("api", "executor", "worker", "projector", "sensor", "notifier")
 Runner = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 _log = log.get("platform")
 
@@ -85,6 +85,9 @@ def service_runners(ctx: Context, names: Sequence[str]
     if "api" in names:
         from attune.api.server import serve
         runners.append(lambda stop: serve(ctx, stop))
+    if "notifier" in names:
+        from attune.notifier.service import Notifier
+        runners.append(Notifier(ctx).run)
     return runners
 
 

@@ -62,6 +62,7 @@ async def database_url(pg_server: PostgresServer) -> str:
 def settings(nats_server: NatsServer, database_url: str, tmp_path: Path) -> Settings:
     return Settings(nats_url=nats_server.url, database_url=database_url,
                     data_dir=tmp_path / "data", api_port=free_port(),
+                    notifier_port=free_port(),
                     jwt_secret="test-jwt-secret-" + "x" * 32,
                     encryption_key="test-encryption-key-" + "y" * 32,
                     admin_password=ADMIN_PASSWORD, worker_concurrency=4)

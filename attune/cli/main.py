@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "rule": "attune.cli.rule:rule",
     "enforcement": "attune.cli.enforcement:enforcement",
     "policy": "attune.cli.policy:policy",
+    "watch": "attune.cli.watch:watch",
     "key": "attune.cli.key:key",
     "keys": "attune.cli.key:key",
 }

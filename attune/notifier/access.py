@@ -1,0 +1,56 @@
+"""What one connection may see, asked of the one permission check point
+(`attune.app.authorization`) per resource and remembered for the connection's life, as
+the original captures a subscriber's grants when it connects."""
+
+from __future__ import annotations
+
+from attune.app import authorization
+from attune.app.identities import Identity
+from attune.errors import ForbiddenError
+from attune.notifier.filters import Filter, FilterError
+from attune.security.tokens import Claims
+
+
+class Access:
+    def __init__(self, identity: Identity, claims: Claims) -> None:
+        self.identity = identity
+        self.claims = claims
+        self._reads: dict[str, bool] = {}
+
+    @property
+    def is_sensor(self) -> bool:
+        return self.claims.token_type == "sensor"
+
+    def may_read(self, resource: str) -> bool:
+        allowed = self._reads.get(resource)
+        if allowed is None:
+            try:
+                authorization.authorize(self.identity, resource, "read",
+                                        token_type=self.claims.token_type)
+                allowed = True
+            except ForbiddenError:
+                allowed = False
+            self._reads[resource] = allowed
+        return allowed
+
+    def check(self, filter: Filter) -> None:
+        """Refuse (FilterError) a filter that could never show this caller anything."""
+        if self.is_sensor:
+            types = self.claims.metadata.get("trigger_types") or []
+            if filter.kind != "trigger_ref":
+                raise FilterError("a sensor token may only subscribe to trigger_ref:<ref> "
+                                  "filters")
+            if filter.trigger_ref not in types:
+                raise FilterError(f"this sensor token is not for trigger "
+                                  f"{filter.trigger_ref!r} (it is for: "
+                                  f"{', '.join(map(str, types)) or 'none'})")
+        if filter.kind == "all":
+            missing = [r for r in filter.resources if not self.may_read(r)]
+            if missing:
+                raise FilterError(f"the 'all' filter needs read permission on "
+                                  f"{', '.join(filter.resources)}: "
+                                  f"{self.identity.login} may not read {', '.join(missing)}")
+        elif not any(self.may_read(r) for r in filter.resources):
+            raise FilterError(f"{self.identity.login} may not read "
+                              f"{' or '.join(filter.resources)}: '{filter.text}' would "
+                              "show nothing")

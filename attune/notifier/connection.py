@@ -1,0 +1,263 @@
+"""One WebSocket client: its filters, its bounded queue and the one task that writes to
+its socket.
+
+* The hub `offer`s notifications without waiting: after this connection's permission
+  check they go into its queue. When the queue is full it is emptied and a `resync`
+  marker takes its place: the client learns up to which sequence it has everything
+  (`{"type": "resync", "sequence": S, "dropped": n}`) and goes on receiving live
+  notifications; `subscribe` with `since: S` reads the dropped ones back.
+* The writer never sends a notification at or below the last sequence it sent, so
+  nothing arrives twice.
+* `subscribe` with `since: N` reads the stream back from N + 1 up to the hub's position
+  at that moment, then carries on with the queue, which holds exactly what came later.
+* The token's expiry closes the socket with 4401: on a timer, before each message the
+  client sends and before each frame written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from typing import Any
+
+import orjson
+from aiohttp import WSMsgType, web
+
+import attune.log as log
+from attune.eventstore.store import EventStore
+from attune.notifier.access import Access
+from attune.notifier.filters import FilterError, parse
+from attune.notifier.hub import Hub
+from attune.notifier.notification import Notification
+from attune.notifier.replay import MAX_REPLAY, replay
+
+_log = log.get("notifier")
+
+TOKEN_EXPIRED = 4401
+#: Control frames (pong, errors, acknowledgements) waiting to be written; a client that
+#: sends more than this without reading is closed (1008, policy violation).
+CONTROL_LIMIT = 256
+QUEUE_LIMIT = 1000
+
+
+class _Resync:
+    """Marker in the queue where notifications were dropped."""
+
+    def __init__(self, dropped: int) -> None:
+        self.dropped = dropped
+
+
+class Connection:
+    def __init__(self, ws: web.WebSocketResponse, hub: Hub, store: EventStore,
+                 access: Access, client_id: str, *, queue_limit: int = QUEUE_LIMIT) -> None:
+        self.ws = ws
+        self.hub = hub
+        self.store = store
+        self.access = access
+        self.client_id = client_id
+        self.queue_limit = queue_limit
+        self.filters: set[str] = set()
+        self.queue: deque[Notification | _Resync] = deque()
+        self.control: deque[bytes] = deque()
+        self.wake = asyncio.Event()
+        self.last_sent = 0
+        #: A pending read-back (since, upto); `generation` tells a running one it is stale.
+        self.pending_replay: tuple[int, int] | None = None
+        self.generation = 0
+        self.expires_at = float(access.claims.exp)
+
+    # -- from the hub (synchronous, never waits) -----------------------------------------
+
+    def offer(self, notification: Notification) -> None:
+        if not self.access.may_read(notification.resource):
+            return
+        queue = self.queue
+        if len(queue) >= self.queue_limit:
+            dropped = sum(1 for item in queue if isinstance(item, Notification))
+            dropped += sum(item.dropped for item in queue if isinstance(item, _Resync))
+            queue.clear()
+            queue.append(_Resync(dropped))
+        queue.append(notification)
+        self.wake.set()
+
+    # -- the connection's life -------------------------------------------------------
+
+    async def serve(self) -> None:
+        writer = asyncio.create_task(self._write_loop())
+        timer = asyncio.create_task(self._expire_on_time())
+        self.send_control({"type": "welcome", "client_id": self.client_id,
+                           "message": "Connected to Attune Notifier",
+                           "sequence": self.hub.position})
+        try:
+            async for message in self.ws:
+                if self._expired():
+                    await self.close(TOKEN_EXPIRED, "token expired")
+                    break
+                if message.type == WSMsgType.TEXT:
+                    await self.handle(message.data)
+                elif message.type == WSMsgType.BINARY:
+                    self.error("binary frames are not understood: send JSON text frames "
+                               "such as {\"type\": \"ping\"}")
+                if writer.done():
+                    break
+        finally:
+            for text in self.filters:
+                self.hub.remove(self, text)
+            for task in (writer, timer):
+                task.cancel()
+            for task in (writer, timer):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def close(self, code: int, message: str) -> None:
+        if not self.ws.closed:
+            with contextlib.suppress(Exception):
+                await self.ws.close(code=code, message=message.encode())
+
+    def _expired(self) -> bool:
+        return time.time() >= self.expires_at
+
+    async def _expire_on_time(self) -> None:
+        await asyncio.sleep(max(0.0, self.expires_at - time.time()))
+        _log.info("notifier.token_expired", client_id=self.client_id,
+                  login=self.access.identity.login)
+        await self.close(TOKEN_EXPIRED, "token expired")
+
+    # -- client messages -------------------------------------------------------------
+
+    async def handle(self, text: str) -> None:
+        try:
+            message = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            self.error("a message must be a JSON object such as {\"type\": \"ping\"}")
+            return
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            self.error("a message must be a JSON object with a string \"type\": "
+                       "subscribe, unsubscribe or ping")
+            return
+        kind = message["type"]
+        try:
+            if kind == "ping":
+                self.send_control({"type": "pong"})
+            elif kind == "subscribe":
+                await self.subscribe(message)
+            elif kind == "unsubscribe":
+                self.unsubscribe(message)
+            else:
+                self.error(f"unknown message type {kind!r}: use subscribe, unsubscribe or "
+                           "ping")
+        except FilterError as exc:
+            self.error(str(exc), filter=message.get("filter"))
+
+    async def subscribe(self, message: dict[str, Any]) -> None:
+        filter = parse(message.get("filter"))
+        since = message.get("since")
+        if since is not None and (not isinstance(since, int) or isinstance(since, bool)
+                                  or since < 0):
+            raise FilterError("since must be a stream sequence (an integer >= 0): the "
+                              "`sequence` of the last notification you received")
+        self.access.check(filter)
+        await self.hub.started.wait()
+        upto = self.hub.position
+        if since is not None and upto - since > MAX_REPLAY:
+            raise FilterError(f"since {since} is {upto - since} stream messages back, more "
+                              f"than {MAX_REPLAY} can be read back: load the current "
+                              "state through the API and subscribe without since")
+        # from here to the hand-over below nothing awaits: the hub cannot move meanwhile
+        if filter.text not in self.filters:
+            self.filters.add(filter.text)
+            self.hub.add(self, filter.text)
+        if since is not None:
+            self.queue.clear()  # all of it is at or below `upto`: read back in order
+            self.pending_replay = (since, upto)
+            self.generation += 1
+        self.send_control({"type": "subscribed", "filter": filter.text, "sequence": upto})
+
+    def unsubscribe(self, message: dict[str, Any]) -> None:
+        filter = parse(message.get("filter"))
+        if filter.text not in self.filters:
+            raise FilterError(f"not subscribed to {filter.text!r} (subscribed: "
+                              f"{', '.join(sorted(self.filters)) or 'nothing'})")
+        self.filters.discard(filter.text)
+        self.hub.remove(self, filter.text)
+        self.send_control({"type": "unsubscribed", "filter": filter.text})
+
+    def error(self, text: str, **extra: Any) -> None:
+        self.send_control({"type": "error", "message": text,
+                           **{k: v for k, v in extra.items() if v is not None}})
+
+    def send_control(self, frame: dict[str, Any]) -> None:
+        if len(self.control) >= CONTROL_LIMIT:
+            asyncio.get_running_loop().create_task(
+                self.close(1008, "too many messages without reading the answers"))
+            return
+        self.control.append(orjson.dumps(frame))
+        self.wake.set()
+
+    # -- the writer ------------------------------------------------------------------
+
+    def matches(self, notification: Notification) -> bool:
+        return (not self.filters.isdisjoint(notification.filter_keys())
+                and self.access.may_read(notification.resource))
+
+    async def _write_loop(self) -> None:
+        try:
+            while not self.ws.closed:
+                await self._flush_control()
+                if self.pending_replay is not None:
+                    await self._replay(*self.pending_replay)
+                    continue
+                if not self.queue:
+                    if not self.control:
+                        self.wake.clear()
+                        await self.wake.wait()
+                    continue
+                item = self.queue.popleft()
+                if isinstance(item, _Resync):
+                    await self._send(orjson.dumps(
+                        {"type": "resync", "sequence": self.last_sent,
+                         "dropped": item.dropped,
+                         "message": "notifications were dropped because this client read "
+                                    "too slowly; subscribe again with since: <sequence> "
+                                    "to read them back"}))
+                elif item.sequence > self.last_sent:
+                    await self._send(item.wire)
+                    self.last_sent = item.sequence
+        except (ConnectionError, RuntimeError) as exc:  # the socket went away
+            _log.debug("notifier.write_stopped", client_id=self.client_id, error=repr(exc))
+
+    async def _replay(self, since: int, upto: int) -> None:
+        generation = self.generation
+        self.pending_replay = None
+        self.last_sent = since
+        try:
+            async with contextlib.aclosing(replay(self.hub.nc, self.store, since, upto,
+                                                  stream=self.hub.stream)) as notifications:
+                async for notification in notifications:
+                    if generation != self.generation:
+                        return  # a newer `since` replaces this read-back
+                    await self._flush_control()
+                    if notification.sequence > self.last_sent and self.matches(notification):
+                        await self._send(notification.wire)
+                    self.last_sent = max(self.last_sent, notification.sequence)
+        except (ConnectionError, RuntimeError):
+            raise
+        except Exception as exc:
+            _log.warning("notifier.replay_failed", client_id=self.client_id, error=repr(exc))
+            self.error(f"reading back from {since} failed ({exc.__class__.__name__}); "
+                       "subscribe again with since to retry")
+            return
+        if generation == self.generation:
+            self.last_sent = max(self.last_sent, upto)
+
+    async def _flush_control(self) -> None:
+        while self.control:
+            await self._send(self.control.popleft())
+
+    async def _send(self, data: bytes) -> None:
+        if self._expired():
+            await self.close(TOKEN_EXPIRED, "token expired")
+            raise ConnectionError("token expired")
+        await self.ws.send_frame(data, WSMsgType.TEXT)

@@ -1,0 +1,130 @@
+"""The fan-out: ONE JetStream consumer per notifier process reads ATTUNE_EVENTS from the
+live end, maps each event once (`mapping.Mapper`) and hands the notification to every
+connection with a matching filter. Handing over is a non-blocking put into the
+connection's own bounded queue, so a slow client never delays the others.
+
+`position` is the sequence of the last stream message handled. It moves and the
+notification is handed over in one step of the event loop, which is what lets a
+`since` subscription switch from replay to live without gap or duplicate: whatever is at
+or below `position` when it subscribes is replayed from the stream, the rest arrives
+live (see `connection`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Protocol
+
+import nats.errors
+from nats.aio.client import Client
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import FetchTimeoutError
+
+import attune.log as log
+from attune.eventstore.envelope import decode_message
+from attune.eventstore.store import EVENTS_STREAM, EventStore
+from attune.notifier.mapping import Mapper
+from attune.notifier.notification import Notification
+
+_log = log.get("notifier")
+FETCH = 256
+
+
+class Subscriber(Protocol):
+    def offer(self, notification: Notification) -> None: ...
+
+
+class Hub:
+    def __init__(self, nc: Client, store: EventStore, *, stream: str = EVENTS_STREAM) -> None:
+        self.nc = nc
+        self.stream = stream
+        self.mapper = Mapper(store)
+        self.position = 0
+        #: filter text -> connections subscribed with it
+        self.index: dict[str, set[Subscriber]] = {}
+        self.started = asyncio.Event()
+        self.delivered = 0
+
+    # -- subscriptions -------------------------------------------------------------
+
+    def add(self, subscriber: Subscriber, filter_text: str) -> None:
+        self.index.setdefault(filter_text, set()).add(subscriber)
+
+    def remove(self, subscriber: Subscriber, filter_text: str) -> None:
+        subscribers = self.index.get(filter_text)
+        if subscribers is not None:
+            subscribers.discard(subscriber)
+            if not subscribers:
+                del self.index[filter_text]
+
+    def fan_out(self, notification: Notification) -> None:
+        index = self.index
+        targets: set[Subscriber] = set()
+        for key in notification.filter_keys():
+            subscribers = index.get(key)
+            if subscribers:
+                targets |= subscribers
+        for subscriber in targets:
+            subscriber.offer(notification)
+        self.delivered += len(targets)
+
+    # -- the consumer --------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Follow the stream from its end (as it is now) until `stop`; after a failure
+        (NATS restarting) carry on right after the last message handled."""
+        self.position = (await self.nc.jetstream().stream_info(self.stream)).state.last_seq
+        self.started.set()
+        _log.info("notifier.following", stream=self.stream, position=self.position)
+        backoff = 0.2
+        while not stop.is_set():
+            try:
+                await self._consume(stop)
+                backoff = 0.2
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                _log.warning("notifier.restart", error=repr(exc), position=self.position)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(stop.wait(), backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def _consume(self, stop: asyncio.Event) -> None:
+        config = ConsumerConfig(
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=self.position + 1,
+            ack_policy=AckPolicy.NONE, inactive_threshold=30.0, max_waiting=1,
+            mem_storage=True)
+        sub = await self.nc.jetstream().pull_subscribe("attune.>", stream=self.stream,
+                                                       config=config)
+        try:
+            while not stop.is_set():
+                try:
+                    msgs = await sub.fetch(FETCH, timeout=0.5)
+                except (TimeoutError, FetchTimeoutError):
+                    continue
+                for msg in msgs:
+                    seq = msg.metadata.sequence.stream
+                    if seq <= self.position:
+                        continue
+                    try:
+                        envelope = decode_message(seq, msg.subject, msg.data, msg.headers)
+                    except Exception as exc:  # an event type this version does not know
+                        _log.error("notifier.undecodable", seq=seq, subject=msg.subject,
+                                   error=repr(exc))
+                        self.position = seq
+                        continue
+                    try:
+                        notifications = await self.mapper.map(envelope)
+                    except (nats.errors.Error, OSError):
+                        raise  # the stream is unreachable: start again after `position`
+                    except Exception as exc:  # a bug or odd history: skip, never stall
+                        _log.exception("notifier.unmappable", seq=seq, error=repr(exc))
+                        notifications = []
+                    # no await from here on: position and hand-over are one step
+                    self.position = seq
+                    for notification in notifications:
+                        self.fan_out(notification)
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
