@@ -1,0 +1,179 @@
+"""Pause, resume, cancel and rerun at the conductor level, plus the conductor's
+guarantees: duplicate inputs are ignored and events alone rebuild the state."""
+
+from __future__ import annotations
+
+import pytest
+
+from attune.errors import InvalidTransitionError, ValidationError
+from attune.workflow import (
+    Cancel,
+    ChildEnded,
+    Pause,
+    RequestChild,
+    Rerun,
+    Resume,
+    TimerFired,
+    start,
+)
+from tests.test_workflow_driver import T0, Driver, Outcome, workflow
+
+CHAIN = """
+    version: "1.0"
+    tasks:
+      - {name: a, action: core.noop, next: [{do: b}]}
+      - {name: b, action: core.noop, next: [{do: c}]}
+      - {name: c, action: core.noop}
+"""
+
+
+def test_pause_lets_running_children_finish_then_resume_continues() -> None:
+    driver = Driver(CHAIN)
+    driver.command(Pause(by="ops"))
+    assert driver.state.status == "pausing"
+    assert driver.signals[-1].signal == "pause"
+    assert [c.task for c in driver.signals[-1].children] == ["a"]
+    driver.step()  # a finishes while pausing: b is reached but not requested
+    assert driver.state.status == "paused"
+    assert driver.order() == ["a"] and not driver.in_flight
+    assert not driver.step()  # nothing moves while paused
+    driver.command(Resume())
+    assert driver.state.status == "running"
+    finished = driver.run()
+    assert driver.order() == ["a", "b", "c"]
+    assert finished is not None and finished.status == "succeeded"
+
+
+def test_pause_and_resume_are_ignored_when_they_do_not_apply() -> None:
+    driver = Driver(CHAIN)
+    assert driver.command(Resume()).events == []
+    driver.command(Pause())
+    assert driver.command(Pause()).events == []
+    driver.run()
+    assert driver.command(Pause()).events == []  # paused with nothing in flight
+    assert driver.state.status == "paused"
+
+
+def test_cancel_allow_finish_waits_for_running_children_and_starts_nothing() -> None:
+    driver = Driver(CHAIN)
+    driver.command(Cancel(by="ops"))
+    assert driver.state.status == "canceling"
+    assert not driver.signals  # allow_finish: children are not cancelled
+    finished = driver.run()
+    assert driver.order() == ["a"]
+    assert finished is not None and finished.status == "cancelled"
+    assert driver.state.task_view["a"]["status"] == "succeeded"
+
+
+def test_cancel_running_cancels_children_and_pending_timers() -> None:
+    driver = Driver("""
+        version: "1.0"
+        cancellation_policy: cancel_running
+        tasks:
+          - {name: fork, action: core.noop, next: [{do: [slow, later]}]}
+          - {name: slow, action: core.noop}
+          - {name: later, action: core.noop, delay: 60}
+        output_map: {slow: "{{ task.slow.status }}"}
+    """)
+    driver.step()
+    assert list(driver.timers) == ["delay:later:1"] and len(driver.in_flight) == 1
+    driver.command(Cancel())
+    assert driver.signals[-1].signal == "cancel"
+    assert not driver.timers  # dropped with a CancelTimers effect
+    finished = driver.run()
+    assert finished is not None and finished.status == "cancelled"
+    assert finished.output == {"slow": "cancelled"}
+    assert driver.order() == ["fork", "slow"]
+
+
+def test_cancel_while_paused_ends_at_once() -> None:
+    driver = Driver(CHAIN)
+    driver.command(Pause())
+    driver.step()
+    driver.command(Cancel())
+    assert driver.finished is not None and driver.finished.status == "cancelled"
+    driver.check_replay()
+
+
+def test_rerun_from_the_failed_task_keeps_succeeded_tasks_and_items() -> None:
+    broken = {"2": True}
+
+    def sometimes(request: RequestChild) -> Outcome:
+        if broken.get(str(request.parameters["n"])):
+            return "failed", {"n": request.parameters["n"]}
+        return "succeeded", request.parameters["n"] * 10
+
+    driver = Driver("""
+        version: "1.0"
+        tasks:
+          - {name: prepare, action: core.noop, next: [{do: each}]}
+          - name: each
+            action: core.custom
+            with_items: "{{ range(4) }}"
+            concurrency: 4
+            input: {n: "{{ item }}"}
+            next: [{when: "{{ succeeded() }}", publish: {all: "{{ result() }}"}, do: report}]
+          - {name: report, action: core.noop}
+        output_map: {all: "{{ all }}"}
+    """, actions={"core.custom": sometimes})
+    finished = driver.run()
+    assert finished is not None and finished.status == "failed"
+    assert driver.order() == ["prepare", "each[0]", "each[1]", "each[2]", "each[3]"]
+    with pytest.raises(ValidationError):
+        driver.command(Rerun(tasks=("nope",)))
+
+    broken.clear()
+    driver.finished = None
+    driver.command(Rerun(by="ops"))
+    assert driver.state.status == "running"
+    finished = driver.run()
+    # prepare is not run again, and of the items only the failed one
+    assert driver.order()[5:] == ["each[2]", "report"]
+    assert driver.requested[5].child.attempt == 2
+    assert finished is not None and finished.status == "succeeded"
+    assert finished.output == {"all": [0, 10, 20, 30]}
+
+
+def test_rerun_of_a_running_workflow_is_refused() -> None:
+    driver = Driver(CHAIN)
+    with pytest.raises(InvalidTransitionError, match="only a finished workflow"):
+        driver.command(Rerun())
+
+
+def test_duplicate_and_stale_inputs_change_nothing() -> None:
+    driver = Driver(CHAIN)
+    request = driver.in_flight[0]
+    driver.step()
+    version = driver.state.version
+    assert driver.send(ChildEnded(child=request.child, status="failed")).events == []
+    assert driver.send(TimerFired(timer="retry:a:1:0:2")).events == []
+    assert driver.state.version == version
+    driver.run()
+    assert driver.send(ChildEnded(child=request.child, status="succeeded")).events == []
+
+
+def test_start_validates_parameters_and_vars() -> None:
+    definition = workflow("""
+        version: "1.0"
+        parameters: {n: {type: integer, required: true}}
+        vars: {half: "{{ parameters.n / 2 }}", bad: "{{ parameters.n.x }}"}
+        tasks: [{name: a, action: core.noop}]
+    """)
+    with pytest.raises(ValidationError, match="n: expected integer"):
+        start(definition, {"n": "3"}, now=T0)
+    with pytest.raises(ValidationError, match=r"vars\.bad"):
+        start(definition, {"n": 3}, now=T0)
+
+
+def test_each_event_is_small_whatever_the_workflow_size() -> None:
+    driver = Driver("""
+        version: "1.0"
+        tasks:
+          - name: each
+            action: core.noop
+            with_items: "{{ range(2000) }}"
+            concurrency: 50
+    """)
+    driver.run()
+    sizes = [len(e.model_dump_json()) for e in driver.events[2:]]  # after start + items
+    assert max(sizes) < 400
