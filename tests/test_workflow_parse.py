@@ -3,6 +3,7 @@ validation that names the task and field."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
@@ -226,10 +227,8 @@ def test_hostile_documents_give_errors_not_crashes() -> None:
 def test_any_value_parses_or_fails_with_a_definition_error(value: Any) -> None:
     for candidate in (value, {"tasks": value}, {"tasks": [value]},
                       {"tasks": [{"name": "a", "action": "core.noop", "next": value}]}):
-        try:
+        with contextlib.suppress(WorkflowDefinitionError):
             parse_workflow(candidate)
-        except WorkflowDefinitionError:
-            pass
 
 
 def test_validation_reports_unknown_tasks_actions_bad_expressions_and_unreachable() -> None:
