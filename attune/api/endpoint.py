@@ -10,6 +10,7 @@ from uuid import uuid4
 from aiohttp import web
 from pydantic import BaseModel
 
+from attune.api import row_access
 from attune.api.auth import authenticate
 from attune.api.consistency import READ_WAIT_SECONDS, ProjectionWaiter
 from attune.api.parsing import model_from, parse_json, query_dict, read_body
@@ -42,13 +43,23 @@ def endpoint(route: Route) -> AiohttpHandler:
         path = _path(route, request)
         query = _query(route, request)
         body = await _body(route, request, ctx.settings.max_body_bytes)
+        if identity is not None and claims is not None and isinstance(route.guard, Permission):
+            # the object the request names, against the grants' constraints
+            row_access.check_request(identity, route.guard.resource, route.guard.action,
+                                     path, body, claims.token_type)
         if request.method == "GET":
             await wait_after_sequence(request, waiter)
         meta = Meta(correlation_id=request.get(REQUEST_ID) or uuid4().hex,
                     actor=identity.login if identity else None)
-        return await route.handler(Call(request=request, ctx=ctx, waiter=waiter, meta=meta,
-                                        identity=identity, claims=claims, body=body,
-                                        query=query, path=path))
+        response = await route.handler(Call(request=request, ctx=ctx, waiter=waiter,
+                                            meta=meta, identity=identity, claims=claims,
+                                            body=body, query=query, path=path))
+        if (identity is not None and claims is not None and route.envelope == "list"
+                and isinstance(route.guard, Permission)):
+            # lists show only what the caller may read
+            return row_access.filter_list(identity, route.guard.resource, response,
+                                          claims.token_type)
+        return response
 
     handle.__name__ = route.operation_id
     return handle

@@ -46,7 +46,8 @@ def allowed(identity: Identity, resource: str, action: str, target: Target | Non
             token_type: TokenType = "access",  # noqa: S107 (a type name)
             token_grants: Sequence[Grant] | None = None) -> bool:
     grants = grants_of(identity, token_type, token_grants)
-    return permits(grants, resource, action, login=identity.login, target=target)
+    return permits(grants, resource, action, login=identity.login, target=target,
+                   identity_id=identity.id)
 
 
 def authorize(identity: Identity, resource: str, action: str, target: Target | None = None,

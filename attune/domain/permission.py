@@ -90,15 +90,24 @@ class Target:
 
     ref: str | None = None
     pack_ref: str | None = None
-    #: login of whoever owns the object (a key's identity, an execution's requester)
+    #: login of whoever owns the object (a key's identity, an identity itself)
     owner: str | None = None
+    #: id of the identity that owns it, where objects record ids (an execution's requester)
+    owner_id: int | None = None
 
 
 def _matches(patterns: Iterable[str], value: str | None) -> bool:
     return value is not None and any(fnmatchcase(value, p) for p in patterns)
 
 
-def satisfies(constraints: Constraints | None, login: str, target: Target) -> bool:
+def owned_by(target: Target, login: str, identity_id: int | None) -> bool:
+    if target.owner is not None:
+        return target.owner == login
+    return target.owner_id is not None and target.owner_id == identity_id
+
+
+def satisfies(constraints: Constraints | None, login: str, target: Target,
+              identity_id: int | None = None) -> bool:
     if constraints is None:
         return True
     if constraints.pack_refs is not None and not _matches(constraints.pack_refs,
@@ -106,17 +115,17 @@ def satisfies(constraints: Constraints | None, login: str, target: Target) -> bo
         return False
     if constraints.refs is not None and not _matches(constraints.refs, target.ref):
         return False
-    return constraints.owner != "self" or target.owner == login
+    return constraints.owner != "self" or owned_by(target, login, identity_id)
 
 
 def permits(grants: Sequence[Grant], resource: str, action: str, *, login: str,
-            target: Target | None = None) -> bool:
+            target: Target | None = None, identity_id: int | None = None) -> bool:
     """Whether any grant allows `action` on `resource`. Without a target this answers
     "on some object" (the route-level check); with one, constraints must match it."""
     for grant in grants:
         if not grant.covers(resource, action):
             continue
-        if target is None or satisfies(grant.constraints, login, target):
+        if target is None or satisfies(grant.constraints, login, target, identity_id):
             return True
     return False
 

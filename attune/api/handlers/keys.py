@@ -26,6 +26,7 @@ from attune.app import keys
 from attune.app.authorization import allowed, authorize
 from attune.domain.key import build_ref, parse_ref
 from attune.errors import NotFoundError
+from attune.security.tokens import TokenType
 
 
 def _summary(row: reads.KeyRow) -> KeySummaryOut:
@@ -112,11 +113,14 @@ async def rotate_encryption_key(call: Call) -> web.Response:
 
 _READ = Permission("keys", "read")
 _ACCEPTED = {202: CommandAccepted}
+#: actions read keys with their execution token (what their action was granted)
+_CALLERS: tuple[TokenType, ...] = ("access", "execution")
 
 ROUTES = [
     Route("GET", "/api/v1/keys", list_keys,
           "List keys the caller may read (filters: owner_type, owner, q); never values",
-          _READ, "keys", query=KeyListQuery, response=KeySummaryOut, envelope="list"),
+          _READ, "keys", query=KeyListQuery, response=KeySummaryOut, envelope="list",
+          tokens=_CALLERS),
     Route("POST", "/api/v1/keys", create_key,
           "Create a key (encrypted by default; the server builds the canonical ref)",
           Permission("keys", "create"), "keys", body=KeyCreateRequest, response=KeyOut,
@@ -127,7 +131,7 @@ ROUTES = [
           Permission("keys", "manage"), "keys", response=RotationOut, command=True),
     Route("GET", "/api/v1/keys/{ref}", get_key,
           "Show a key; the value is plaintext with keys:decrypt, else null", _READ, "keys",
-          params=RefPath, response=KeyOut),
+          params=RefPath, response=KeyOut, tokens=_CALLERS),
     Route("PUT", "/api/v1/keys/{ref}", update_key, "Change a key's value (and expiry)",
           Permission("keys", "update"), "keys", params=RefPath, body=KeyUpdateRequest,
           response=KeyOut, alternatives=_ACCEPTED, command=True),
