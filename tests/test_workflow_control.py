@@ -177,3 +177,82 @@ def test_each_event_is_small_whatever_the_workflow_size() -> None:
     driver.run()
     sizes = [len(e.model_dump_json()) for e in driver.events[2:]]  # after start + items
     assert max(sizes) < 400
+
+
+def test_rerun_of_a_named_succeeded_task_runs_it_and_what_follows_again() -> None:
+    driver = Driver(CHAIN)
+    driver.run()
+    driver.finished = None
+    driver.command(Rerun(tasks=("b",)))
+    finished = driver.run()
+    assert driver.order() == ["a", "b", "c", "b", "c"]
+    assert finished is not None and finished.status == "succeeded"
+    assert driver.state.task_view["c"]["run"] == 2
+
+
+def test_pause_during_with_items_holds_the_remaining_items() -> None:
+    driver = Driver("""
+        version: "1.0"
+        tasks:
+          - {name: each, action: core.noop, with_items: "{{ range(5) }}", concurrency: 2}
+    """)
+    driver.command(Pause())
+    driver.step()
+    assert driver.state.status == "pausing"  # one child still in flight
+    driver.step()
+    assert driver.state.status == "paused" and driver.order() == ["each[0]", "each[1]"]
+    driver.command(Resume())
+    assert len(driver.in_flight) == 2
+    finished = driver.run()
+    assert driver.order() == [f"each[{i}]" for i in range(5)]
+    assert finished is not None and finished.status == "succeeded"
+
+
+def test_abandoned_and_cancelled_children_count_as_unhandled_failures() -> None:
+    for status, function in (("abandoned", "failed"), ("cancelled", "cancelled")):
+        driver = Driver(f"""
+            version: "1.0"
+            tasks:
+              - name: lost
+                action: core.custom
+                next: [{{when: "{{{{ {function}() }}}}", publish: {{seen: "{status}"}}}}]
+              - {{name: lost2, action: core.custom}}
+            output_map: {{seen: "{{{{ seen }}}}"}}
+        """, actions={"core.custom": lambda r, s=status: (s, None)})
+        finished = driver.run()
+        assert finished is not None and finished.status == "failed"  # lost2 unhandled
+        assert driver.state.task_view["lost"]["status"] == status
+        assert driver.state.vars["seen"] == status
+
+
+def test_a_loop_of_routing_tasks_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    from attune.workflow import conductor
+
+    monkeypatch.setattr(conductor, "MAX_STARTS_PER_DECISION", 50)
+    driver = Driver("""
+        version: "1.0"
+        tasks:
+          - {name: init, next: [{do: spin}]}
+          - {name: spin, next: [{when: "{{ true }}", do: spin}]}
+    """)
+    assert driver.finished is not None and driver.finished.status == "failed"
+    assert "more than 50 task starts" in (driver.finished.error or "")
+    driver.check_replay()
+
+
+def test_retry_timers_are_dropped_when_the_workflow_fails() -> None:
+    driver = Driver("""
+        version: "1.0"
+        tasks:
+          - {name: fork, action: core.noop, next: [{do: [flaky, bad]}]}
+          - {name: flaky, action: core.fail, retry: {count: 3, delay: 10}}
+          - {name: bad, action: core.fail}
+    """)
+    driver.step()  # fork
+    driver.step()  # flaky fails: a retry timer
+    assert list(driver.timers) == ["retry:flaky:1:0:2"]
+    driver.step()  # bad fails, unhandled: the timer goes
+    assert not driver.timers
+    assert driver.finished is not None and driver.finished.status == "failed"
+    assert driver.state.task_view["flaky"]["status"] == "cancelled"
+    driver.check_replay()

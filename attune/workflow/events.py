@@ -23,7 +23,8 @@ from attune.domain.events import Event, register
 from attune.workflow.model import WorkflowDef
 
 ChildStatus = Literal["succeeded", "failed", "timeout", "cancelled", "abandoned"]
-RunStatus = Literal["delayed", "running", "succeeded", "failed", "timeout", "cancelled"]
+RunStatus = Literal["delayed", "running", "succeeded", "failed", "timeout", "cancelled",
+                    "abandoned"]
 FinalStatus = Literal["succeeded", "failed", "cancelled"]
 
 
@@ -187,8 +188,8 @@ class WorkflowCancelRequested(Event):
 
 @register
 class WorkflowRerunStarted(Event):
-    """A finished workflow runs again from these task runs; their succeeded children
-    (with_items items) are kept, the others run again."""
+    """A finished workflow runs again from these task runs: a task without with_items
+    runs again; a with_items task keeps its succeeded items and runs the others."""
 
     type: Literal["workflow.rerun_started"] = "workflow.rerun_started"
     runs: list[tuple[str, int]]

@@ -395,8 +395,9 @@ def _rerun(state: WorkflowState, event: WorkflowRerunStarted) -> None:
         run.status = "running"
         run.failed, run.worst, run.error, run.handled = 0, None, None, False
         run.results = list(run.results)  # published values may share the old list
+        keep = "succeeded" if run.items is not None else None  # items keep their successes
         for unit in range(min(run.next_unit, run.units)):
-            if run.unit_status[unit] not in ("succeeded", "pending"):
+            if run.unit_status[unit] not in (keep, "pending"):
                 run.unit_status[unit] = "pending"
                 run.results[unit] = None
                 run.requeued.append(unit)
