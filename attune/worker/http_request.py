@@ -10,6 +10,7 @@ no response at all fails the execution, with the same result.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import time
 from typing import Any
@@ -26,14 +27,13 @@ BODY_CAP = 128 * 1024
 def _request_args(p: dict[str, Any]) -> dict[str, Any]:
     headers = {str(k): str(v) for k, v in (p.get("headers") or {}).items()}
     auth_type = p.get("auth_type") or "none"
-    auth = None
     if auth_type == "basic":
-        auth = aiohttp.BasicAuth(str(p.get("auth_username") or ""),
-                                 str(p.get("auth_password") or ""))
+        pair = f"{p.get('auth_username') or ''}:{p.get('auth_password') or ''}"
+        headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
     elif auth_type == "bearer":
         headers["Authorization"] = f"Bearer {p.get('auth_token') or ''}"
     args: dict[str, Any] = {
-        "headers": headers, "auth": auth,
+        "headers": headers,
         "params": {str(k): str(v) for k, v in (p.get("query_params") or {}).items()},
         "allow_redirects": bool(p.get("follow_redirects", True)),
         "max_redirects": int(p.get("max_redirects") or 10),
@@ -63,7 +63,8 @@ async def request(p: dict[str, Any]) -> dict[str, Any]:
             body = raw[:BODY_CAP].decode(response.charset or "utf-8", errors="replace")
             result.update(
                 status_code=response.status, url=str(response.url), body=body,
-                headers={k: ", ".join(response.headers.getall(k))
+                # keys are case-insensitive `istr`s, which JSON encoders refuse
+                headers={str(k): ", ".join(response.headers.getall(k))
                          for k in response.headers},
                 success=response.status < 400,
                 error=None if response.status < 400 else f"HTTP {response.status} "
