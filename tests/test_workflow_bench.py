@@ -14,5 +14,6 @@ def test_chain_and_with_items_helpers_drive_workflows_to_success() -> None:
     assert (small.transitions, large.transitions) == (30, 300)
     assert small.status == large.status == "succeeded"
     assert ratio > 0
-    # one request and one finish per item, plus start, task start/finish and transition
-    assert large.events == 2 * 300 + 4
+    # one request and one finish per item, plus the workflow start and finish, the task
+    # start and finish and the transition
+    assert large.events == 2 * 300 + 5
