@@ -135,10 +135,14 @@ def _startup_state(environ: Mapping[str, str] | None = None) -> SensorTokenState
 
 
 class EnvSensorTokenProvider:
-    """`ATTUNE_API_TOKEN` (and its expiry variables) as the environment holds them now."""
+    """`ATTUNE_API_TOKEN` (and its expiry variables) as the environment holds them now
+    (`environ`: another mapping to read instead of `os.environ`)."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self.environ = environ
 
     def current(self) -> SensorTokenState:
-        return _startup_state()
+        return _startup_state(self.environ)
 
 
 class FileSensorTokenProvider:
@@ -240,7 +244,7 @@ def _build_sensor_context(environ: Mapping[str, str] | None = None) -> SensorCon
     startup = _startup_state(environ)
     state_path = _optional("ATTUNE_SENSOR_TOKEN_STATE_PATH", environ)
     provider: SensorTokenProvider = (FileSensorTokenProvider(Path(state_path), startup)
-                                     if state_path else EnvSensorTokenProvider())
+                                     if state_path else EnvSensorTokenProvider(environ))
     return SensorContext(
         sensor_ref=sensor_ref,
         sensor_id=_env("ATTUNE_SENSOR_ID", "0", environ),
