@@ -67,6 +67,7 @@ def catalogue() -> dict[str, type[Event]]:
         trigger,
         trigger_event,
     )
+    from attune.workflow import events as _workflow_events  # noqa: F401
 
     return dict(sorted(_CATALOGUE.items()))
 
