@@ -91,6 +91,12 @@ class Settings:
         host = "127.0.0.1" if self.api_host in ("0.0.0.0", "::") else self.api_host
         return self.api_url or f"http://{host}:{self.api_port}"
 
+    @property
+    def public_notifier_url(self) -> str:
+        """The notifier's WebSocket as clients (the CLI, sensors) reach it."""
+        host = "127.0.0.1" if self.api_host in ("0.0.0.0", "::") else self.api_host
+        return f"ws://{host}:{self.notifier_port}/ws"
+
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 

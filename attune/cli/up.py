@@ -1,7 +1,8 @@
 """`attune up`: the whole platform on this machine, in one command.
 
 Starts NATS (JetStream) and PostgreSQL as child processes with their data under one
-data directory, then every service (api, executor, worker, projector, sensor) in this process.
+data directory, then every service (api, executor, worker, projector, sensor, notifier)
+in this process.
 With ATTUNE_NATS_URL and ATTUNE_DATABASE_URL set, nothing is embedded: the services
 run against those servers.
 """
@@ -60,8 +61,7 @@ def _port_option(name: str, default: int, what: str) -> Callable[[F], F]:
                    "'always' (every write). A crash of the process loses nothing either "
                    "way; with 1s a power loss can lose the last second.")
 @_port_option("api-port", 8080, "the HTTP API")
-@_port_option("notifier-port", 8081, "the WebSocket notifier (reserved: a later version "
-              "serves it)")
+@_port_option("notifier-port", 8081, "the WebSocket notifier (GET /ws)")
 @_port_option("nats-port", 4222, "the embedded NATS server")
 @_port_option("nats-monitor-port", 8222, "the embedded NATS server's monitoring endpoint")
 @_port_option("postgres-port", 5432, "the embedded PostgreSQL server")
@@ -115,8 +115,8 @@ def _run_embedded(settings: Settings, data: DataDir, nats_monitor_port: int) -> 
     stack = EmbeddedStack(
         data, nats_port=settings.nats_port, nats_monitor_port=nats_monitor_port,
         postgres_port=settings.postgres_port, sync_interval=settings.nats_sync_interval,
-        service_ports={"api-port": settings.api_port},
-        reserved_ports={"notifier-port": settings.notifier_port})
+        service_ports={"api-port": settings.api_port,
+                       "notifier-port": settings.notifier_port})
     with data.locked(), signals_interrupt():
         try:
             stack.start()
@@ -168,7 +168,7 @@ def _banner(settings: Settings, stack: EmbeddedStack | None, *, admin_created: b
     out.print(f"[bold]Attune {version}[/bold] is starting")
     rows = [
         ("API", settings.public_api_url),
-        ("Notifier", f"port {settings.notifier_port} (reserved)"),
+        ("Notifier", settings.public_notifier_url),
         ("NATS", f"{settings.nats_url} ({where}{sync})"),
         ("PostgreSQL", f"{_without_password(settings.database_url or '')} ({where})"),
         ("Data", str(settings.data_dir)),

@@ -1,13 +1,20 @@
 """What one connection may see, asked of the one permission check point
-(`attune.app.authorization`) per resource and remembered for the connection's life, as
-the original captures a subscriber's grants when it connects."""
+(`attune.app.authorization`) as the API asks it for list items: per resource first
+("may read some executions"), then, when the caller's grants are narrowed by
+constraints (pack_refs, refs, owner), per notification with the entity as a list row
+shows it (`attune.api.row_access.item_target`). Answers per resource are remembered for
+the connection's life, as the original captures a subscriber's grants when it connects.
+"""
 
 from __future__ import annotations
 
+from attune.api.row_access import item_target
 from attune.app import authorization
 from attune.app.identities import Identity
+from attune.domain.permission import unrestricted
 from attune.errors import ForbiddenError
 from attune.notifier.filters import Filter, FilterError
+from attune.notifier.notification import Notification
 from attune.security.tokens import Claims
 
 
@@ -16,12 +23,14 @@ class Access:
         self.identity = identity
         self.claims = claims
         self._reads: dict[str, bool] = {}
+        self._unrestricted: dict[str, bool] = {}
 
     @property
     def is_sensor(self) -> bool:
         return self.claims.token_type == "sensor"
 
     def may_read(self, resource: str) -> bool:
+        """May read some objects of `resource` (the route-level question)."""
         allowed = self._reads.get(resource)
         if allowed is None:
             try:
@@ -32,6 +41,21 @@ class Access:
                 allowed = False
             self._reads[resource] = allowed
         return allowed
+
+    def may_see(self, notification: Notification) -> bool:
+        """May read the entity this notification is about."""
+        resource = notification.resource
+        if not self.may_read(resource):
+            return False
+        free = self._unrestricted.get(resource)
+        if free is None:
+            grants = authorization.grants_of(self.identity, self.claims.token_type)
+            free = self._unrestricted[resource] = unrestricted(grants, resource, "read")
+        if free:
+            return True
+        target = item_target(resource, notification.row)
+        return target is None or authorization.allowed(
+            self.identity, resource, "read", target, token_type=self.claims.token_type)
 
     def check(self, filter: Filter) -> None:
         """Refuse (FilterError) a filter that could never show this caller anything."""

@@ -42,13 +42,6 @@ CONTROL_LIMIT = 256
 QUEUE_LIMIT = 1000
 
 
-class _Resync:
-    """Marker in the queue where notifications were dropped."""
-
-    def __init__(self, dropped: int) -> None:
-        self.dropped = dropped
-
-
 class Connection:
     def __init__(self, ws: web.WebSocketResponse, hub: Hub, store: EventStore,
                  access: Access, client_id: str, *, queue_limit: int = QUEUE_LIMIT) -> None:
@@ -59,7 +52,10 @@ class Connection:
         self.client_id = client_id
         self.queue_limit = queue_limit
         self.filters: set[str] = set()
-        self.queue: deque[Notification | _Resync] = deque()
+        self.queue: deque[Notification] = deque()
+        #: Notifications dropped since the last `resync` was written (0: none): the
+        #: queue is emptied when they are, so the gap is always before its first item.
+        self.dropped = 0
         self.control: deque[bytes] = deque()
         self.wake = asyncio.Event()
         self.last_sent = 0
@@ -71,14 +67,12 @@ class Connection:
     # -- from the hub (synchronous, never waits) -----------------------------------------
 
     def offer(self, notification: Notification) -> None:
-        if not self.access.may_read(notification.resource):
+        if not self.access.may_see(notification):
             return
         queue = self.queue
         if len(queue) >= self.queue_limit:
-            dropped = sum(1 for item in queue if isinstance(item, Notification))
-            dropped += sum(item.dropped for item in queue if isinstance(item, _Resync))
+            self.dropped += len(queue)
             queue.clear()
-            queue.append(_Resync(dropped))
         queue.append(notification)
         self.wake.set()
 
@@ -171,6 +165,7 @@ class Connection:
             self.hub.add(self, filter.text)
         if since is not None:
             self.queue.clear()  # all of it is at or below `upto`: read back in order
+            self.dropped = 0
             self.pending_replay = (since, upto)
             self.generation += 1
         self.send_control({"type": "subscribed", "filter": filter.text, "sequence": upto})
@@ -200,7 +195,7 @@ class Connection:
 
     def matches(self, notification: Notification) -> bool:
         return (not self.filters.isdisjoint(notification.filter_keys())
-                and self.access.may_read(notification.resource))
+                and self.access.may_see(notification))
 
     async def _write_loop(self) -> None:
         try:
@@ -209,20 +204,21 @@ class Connection:
                 if self.pending_replay is not None:
                     await self._replay(*self.pending_replay)
                     continue
+                if self.dropped:
+                    dropped, self.dropped = self.dropped, 0
+                    await self._send(orjson.dumps(
+                        {"type": "resync", "sequence": self.last_sent, "dropped": dropped,
+                         "message": "notifications were dropped because this client read "
+                                    "too slowly; subscribe again with since: <sequence> "
+                                    "to read them back"}))
+                    continue
                 if not self.queue:
                     if not self.control:
                         self.wake.clear()
                         await self.wake.wait()
                     continue
                 item = self.queue.popleft()
-                if isinstance(item, _Resync):
-                    await self._send(orjson.dumps(
-                        {"type": "resync", "sequence": self.last_sent,
-                         "dropped": item.dropped,
-                         "message": "notifications were dropped because this client read "
-                                    "too slowly; subscribe again with since: <sequence> "
-                                    "to read them back"}))
-                elif item.sequence > self.last_sent:
+                if item.sequence > self.last_sent:
                     await self._send(item.wire)
                     self.last_sent = item.sequence
         except (ConnectionError, RuntimeError) as exc:  # the socket went away

@@ -168,12 +168,13 @@ def _rule_after(info: RuleInfo, envelope: Envelope) -> RuleInfo:
 
 def _notification(notification_type: str, entity_id: int, envelope: Envelope,
                   payload: dict[str, Any], *, user_id: int | None = None,
-                  trigger_ref: str | None = None) -> Notification:
+                  trigger_ref: str | None = None,
+                  target_row: dict[str, Any] | None = None) -> Notification:
     channel = CHANNELS[notification_type]
     return Notification(notification_type=notification_type, entity_type=channel.entity_type,
                         entity_id=entity_id, payload=payload, timestamp=envelope.event.at,
                         sequence=envelope.seq, resource=channel.resource, user_id=user_id,
-                        trigger_ref=trigger_ref)
+                        trigger_ref=trigger_ref, target_row=target_row)
 
 
 # -- executions ------------------------------------------------------------------------
@@ -316,7 +317,8 @@ async def rule_lifecycle_changed(mapper: Mapper, envelope: Envelope) -> list[Not
                "enabled": rule.enabled and after.component is not None, "active": active,
                "timestamp": event.at.isoformat()}
     return [_notification("rule_lifecycle_changed", after.id, envelope, payload,
-                          trigger_ref=rule.trigger_ref)]
+                          trigger_ref=rule.trigger_ref,
+                          target_row={"ref": rule.ref, "pack_ref": rule.pack_ref})]
 
 
 MAPPERS: dict[str, MapFn] = {

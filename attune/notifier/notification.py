@@ -29,11 +29,18 @@ class Notification:
     user_id: int | None = None
     #: The trigger this notification concerns, for `trigger_ref:<ref>` filters.
     trigger_ref: str | None = None
+    #: The entity as a list row of the API shows it, for RBAC constraints (pack_refs,
+    #: refs, owner); the payload when None.
+    target_row: dict[str, Any] | None = None
     wire: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # built once here, sent as is to every recipient
         object.__setattr__(self, "wire", orjson.dumps(self.as_dict()))
+
+    @property
+    def row(self) -> dict[str, Any]:
+        return self.payload if self.target_row is None else self.target_row
 
     def as_dict(self) -> dict[str, Any]:
         return {"type": "notification", "notification_type": self.notification_type,

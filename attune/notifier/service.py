@@ -37,8 +37,7 @@ class Notifier:
 
     @property
     def url(self) -> str:
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
-        return f"ws://{host}:{self.port}/ws"
+        return self.ctx.settings.with_(notifier_port=self.port).public_notifier_url
 
     def app(self) -> web.Application:
         app = web.Application()

@@ -1,0 +1,73 @@
+"""Each delivery is filtered by the subscriber's permissions, through the one check
+point: per resource, and per entity when the grants carry constraints."""
+
+from __future__ import annotations
+
+from attune.app import executions, identities, permissions
+from attune.app.context import Context
+from attune.domain.permission import Constraints, Grant, PermissionSetDef
+from attune.eventstore.envelope import Meta
+from tests.conftest import eventually, start_platform, stop_platform
+from tests.notifier_client import admin_token, connect, notifier_up
+
+PASSWORD = "a-long-enough-password-1"
+
+
+async def _identity(ctx: Context, login: str) -> identities.Identity:
+    async def probe() -> identities.Identity | None:
+        try:
+            found = await identities.authenticate(ctx, login, PASSWORD)
+        except Exception:
+            return None
+        return found if found.grants else None
+    result: identities.Identity = await eventually(probe)
+    return result
+
+
+async def test_deliveries_follow_rbac_grants_and_their_constraints(ctx: Context) -> None:
+    running = await start_platform(ctx, ("projector", "notifier"))
+    try:
+        await notifier_up(ctx.settings)
+        meta = Meta.new(actor="admin")
+        await eventually(lambda: ctx.pool.fetchval(
+            "SELECT count(*) FROM actions WHERE ref = 'core.echo'"))
+        await permissions.create(ctx, PermissionSetDef(
+            ref="core.own-executions", label="Own executions", grants=[
+                Grant(resource="executions", actions=["read"],
+                      constraints=Constraints(owner="self"))]), meta=meta)
+        await identities.create(ctx, "alice", PASSWORD,
+                                permission_set_refs=["core.own-executions"], meta=meta)
+        await identities.create(ctx, "bob", PASSWORD, permission_set_refs=[], meta=meta)
+        alice = await _identity(ctx, "alice")
+        bob = await identities.authenticate(ctx, "bob", PASSWORD)
+        admin_tok = await admin_token(ctx)
+        alice_tok = ctx.tokens.issue(alice.id, alice.login, "access")
+        bob_tok = ctx.tokens.issue(bob.id, bob.login, "access")
+
+        async with connect(ctx.settings, bob_tok) as client:
+            await client.next_of("welcome")
+            await client.send(type="subscribe", filter="entity_type:execution")
+            error = await client.next_of("error")
+            assert "bob may not read executions" in error["message"]
+            await client.send(type="subscribe", filter="all")
+            assert "'all' filter needs read permission" in (
+                await client.next_of("error"))["message"]
+
+        async with connect(ctx.settings, alice_tok) as mine, \
+                connect(ctx.settings, admin_tok) as everything:
+            for client in (mine, everything):
+                await client.next_of("welcome")
+                await client.subscribe("entity_type:execution")
+            admins = await executions.request(ctx, "core.echo", {"message": "x"}, meta=meta,
+                                              requested_by=None)
+            hers = await executions.request(ctx, "core.echo", {"message": "y"}, meta=meta,
+                                            requested_by=alice.id)
+            seen_all = [(await everything.next_of("notification"))["entity_id"]
+                        for _ in range(2)]
+            assert seen_all == [admins, hers]
+            frame = await mine.next_of("notification")
+            assert (frame["entity_id"], frame["user_id"]) == (hers, alice.id)
+            await mine.send(type="ping")
+            assert (await mine.next())["type"] == "pong"  # nothing else was queued before
+    finally:
+        await stop_platform(running)

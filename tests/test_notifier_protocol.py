@@ -1,0 +1,155 @@
+"""The notifier's protocol edges against a real notifier: who may connect, bad frames,
+filters a caller may not use, and a slow client's bounded queue."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import aiohttp
+import pytest
+
+from attune.app.context import Context
+from attune.notifier.notification import Notification
+from attune.notifier.service import Notifier
+from tests.conftest import RunningPlatform, start_platform, stop_platform
+from tests.notifier_client import admin_token, connect, notifier_up, ws_url
+
+
+@pytest.fixture
+async def notifier(ctx: Context) -> AsyncIterator[Notifier]:
+    """The projector (for identities) and a notifier of this test, with a queue of 3."""
+    running: RunningPlatform = await start_platform(ctx, ("projector",))
+    service = Notifier(ctx, queue_limit=3)
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.run(stop))
+    try:
+        await notifier_up(ctx.settings)
+        await service.hub.started.wait()
+        yield service
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        await stop_platform(running)
+
+
+async def _refused(ctx: Context, *, headers: dict[str, str] | None = None,
+                   protocols: tuple[str, ...] = (), query: str = "") -> tuple[int, str]:
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as caught:
+            async with session.ws_connect(ws_url(ctx.settings) + query, headers=headers,
+                                          protocols=protocols):
+                pass
+        async with session.get(ws_url(ctx.settings).replace("ws://", "http://") + query,
+                               headers={**(headers or {}), "Connection": "Upgrade",
+                                        "Upgrade": "websocket",
+                                        "Sec-WebSocket-Version": "13",
+                                        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+                                        **({"Sec-WebSocket-Protocol": ", ".join(protocols)}
+                                           if protocols else {})}) as r:
+            body = await r.json()
+    return caught.value.status, str(body["error"])
+
+
+async def test_who_may_connect(ctx: Context, notifier: Notifier) -> None:
+    access = await admin_token(ctx)
+    refresh = await admin_token(ctx, token_type="refresh")
+    status, message = await _refused(ctx)
+    assert status == 401 and "Authorization: Bearer" in message
+    status, message = await _refused(ctx, headers={"Authorization": f"Bearer {refresh}"})
+    assert status == 401 and "refresh" in message
+    status, message = await _refused(ctx, query=f"?token={access}")
+    assert status == 401 and "query string" in message
+    status, message = await _refused(ctx, headers={"Authorization": "Bearer not-a-jwt"})
+    assert status == 401 and "invalid token" in message
+    status, message = await _refused(ctx, protocols=(f"attune.jwt.{access}",))
+    assert status == 401 and "attune.v1" in message
+    async with connect(ctx.settings, access, via_protocol=True) as client:
+        assert client.ws.protocol == "attune.v1"
+        assert (await client.next())["type"] == "welcome"
+
+
+async def test_bad_frames_get_error_frames_and_the_socket_stays_open(
+        ctx: Context, notifier: Notifier) -> None:
+    async with connect(ctx.settings, await admin_token(ctx)) as client:
+        await client.next_of("welcome")
+        await client.ws.send_str("not json")
+        assert "JSON object" in (await client.next_of("error"))["message"]
+        await client.ws.send_str("[1, 2]")
+        assert "\"type\"" in (await client.next_of("error"))["message"]
+        await client.send(type="shout")
+        assert "unknown message type 'shout'" in (await client.next_of("error"))["message"]
+        await client.send(type="subscribe", filter="entity_type:spaceship")
+        error = await client.next_of("error")
+        assert "unknown entity type 'spaceship'" in error["message"]
+        assert error["filter"] == "entity_type:spaceship"
+        await client.send(type="subscribe", filter="whatever")
+        assert "use one of: all" in (await client.next_of("error"))["message"]
+        await client.send(type="subscribe", filter="entity:execution:abc")
+        assert "must be a number" in (await client.next_of("error"))["message"]
+        await client.send(type="subscribe", filter="all", since=-4)
+        assert "since must be" in (await client.next_of("error"))["message"]
+        await client.send(type="unsubscribe", filter="all")
+        assert "not subscribed" in (await client.next_of("error"))["message"]
+        await client.ws.send_bytes(b"\x00\x01")
+        assert "binary frames" in (await client.next_of("error"))["message"]
+        await client.send(type="ping")
+        assert (await client.next())["type"] == "pong"
+        assert not client.ws.closed
+
+
+def _fake(sequence: int) -> Notification:
+    return Notification(notification_type="execution_created", entity_type="execution",
+                        entity_id=sequence, payload={"id": sequence},
+                        timestamp=datetime.now(UTC), sequence=sequence,
+                        resource="executions")
+
+
+async def test_a_slow_client_gets_resync_and_stays_usable_others_get_everything(
+        ctx: Context, notifier: Notifier) -> None:
+    token = await admin_token(ctx)
+    async with connect(ctx.settings, token) as slow, connect(ctx.settings, token) as fast:
+        for client in (slow, fast):
+            await client.next_of("welcome")
+            await client.subscribe("entity_type:execution")
+        base = notifier.hub.position + 1000
+        # the writers get no turn while notifications are handed over in one go: the
+        # slow one is offered 4 first and its queue of 3 overflows
+        slow_connection = next(c for c in notifier.connections if c.client_id == "client_1")
+        for n in range(1, 5):
+            slow_connection.offer(_fake(base + n))
+        for n in (5, 6):
+            notifier.hub.fan_out(_fake(base + n))
+        resync = await slow.next()
+        assert resync["type"] == "resync"
+        assert resync["dropped"] == 3  # 1..3
+        assert resync["sequence"] == 0  # nothing was delivered before the gap
+        assert [(await slow.next())["sequence"] for _ in range(3)] == [
+            base + 4, base + 5, base + 6]
+        assert [(await fast.next())["sequence"] for _ in range(2)] == [base + 5, base + 6]
+        # still usable: answers pings and receives what comes next
+        await slow.send(type="ping")
+        assert (await slow.next())["type"] == "pong"
+        notifier.hub.fan_out(_fake(base + 7))
+        assert (await slow.next())["sequence"] == base + 7
+        assert (await fast.next())["sequence"] == base + 7
+
+
+async def test_sensor_tokens_may_only_watch_their_triggers(ctx: Context,
+                                                           notifier: Notifier) -> None:
+    admin = await admin_token(ctx)
+    async with connect(ctx.settings, admin) as client:
+        await client.next_of("welcome")
+    identity_id = int(__import__("jwt").decode(admin, options={"verify_signature": False})
+                      ["sub"])
+    sensor = ctx.tokens.issue(identity_id, "admin", "sensor",
+                              metadata={"trigger_types": ["core.intervaltimer"]})
+    async with connect(ctx.settings, sensor) as client:
+        await client.next_of("welcome")
+        await client.send(type="subscribe", filter="all")
+        assert "only subscribe to trigger_ref" in (await client.next_of("error"))["message"]
+        await client.send(type="subscribe", filter="trigger_ref:core.crontimer")
+        error = await client.next_of("error")
+        assert "not for trigger 'core.crontimer'" in error["message"]
+        assert "core.intervaltimer" in error["message"]
