@@ -20,7 +20,10 @@ from attune.sdk import artifacts
 from attune.sdk.api_client import ApiError, AuthenticatedClient, Client, TransportError
 from attune.sdk.api_client.api import events, packs, rules
 from attune.sdk.client import AttuneClient
-from attune.sdk.context import ActionContext
+from attune.sdk.context import ActionContext, _build_sensor_context
+from attune.sdk.polling import AsyncPollingSensor
+from attune.sdk.rules import RuleState
+from attune.sdk.sensor import Sensor
 
 Answer = tuple[int, Any]
 
@@ -290,3 +293,53 @@ def test_helpers_take_any_client_with_get_and_post(tmp_path: Path) -> None:
     ctx = ActionContext(action_ref="p.a")  # no token needed with a client of one's own
     progress = artifacts.create_progress("p.prog", client=Recorder(), context=ctx)
     assert progress.artifact_id == 77 and calls[0][0] == "/api/v1/artifacts"
+
+
+# -- Sensor.emit: the request -----------------------------------------------------------------
+
+def emitting_sensor(api: FakeApi) -> Sensor:
+    return Sensor(_build_sensor_context({"ATTUNE_SENSOR_REF": "mypack.watcher",
+                                         "ATTUNE_API_URL": api.url,
+                                         "ATTUNE_API_TOKEN": "sensor-jwt"}))
+
+
+def test_emit_request_shapes(api: FakeApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    api.routes[("POST", "/api/v1/events")] = (201, {"data": {"id": 1099511627776}})
+    sensor = emitting_sensor(api)
+    rule = RuleState(17, "mypack.r17", "mypack.tick", {"interval": 5})
+    assert sensor.emit({"temp": 101}, rule=rule) == 1099511627776
+    sensor.emit({"a": 1}, rule=rule, target_rule=False)
+    sensor.emit({"b": 2}, rule=rule, trigger_ref="mypack.other", instance_id="x-1")
+    monkeypatch.setenv("ATTUNE_SENSOR_TRIGGER_TYPES", "mypack.tick")
+    sensor.emit({"c": 3})  # the sensor's only trigger type
+    monkeypatch.setenv("ATTUNE_SENSOR_TRIGGER_TYPES", "mypack.tick,mypack.tock")
+    sensor.emit({"d": 4})  # several: the sensor ref, as the original does
+    assert [seen.body for seen in api.seen] == [
+        {"trigger_ref": "mypack.tick", "payload": {"temp": 101}, "rule_ref": "mypack.r17"},
+        {"trigger_ref": "mypack.tick", "payload": {"a": 1}},
+        {"trigger_ref": "mypack.other", "payload": {"b": 2}, "rule_ref": "mypack.r17",
+         "trigger_instance_id": "x-1"},
+        {"trigger_ref": "mypack.tick", "payload": {"c": 3}},
+        {"trigger_ref": "mypack.watcher", "payload": {"d": 4}}]
+    assert {seen.headers["authorization"] for seen in api.seen} == {"Bearer sensor-jwt"}
+
+
+def test_emit_retries_unavailable_api_but_not_refusals(api: FakeApi) -> None:
+    answers = iter([(503, {"message": "busy"}), (201, {"data": {"id": 9}}),
+                    (403, {"message": "not your trigger"})])
+    api.routes[("POST", "/api/v1/events")] = lambda _seen: next(answers)
+    sensor = emitting_sensor(api)
+    assert sensor.emit({"n": 1}, trigger_ref="mypack.tick") == 9
+    assert len(api.seen) == 2
+    assert sensor.emit({"n": 2}, trigger_ref="mypack.tick") is None
+    assert len(api.seen) == 3  # a 4xx is final
+
+
+def test_async_emit(api: FakeApi) -> None:
+    api.routes[("POST", "/api/v1/events")] = (202, {"data": {"id": 3, "accepted": True}})
+
+    class Async(AsyncPollingSensor):
+        pass
+
+    sensor = Async(emitting_sensor(api).context)
+    assert asyncio.run(sensor.async_emit({"n": 1}, trigger_ref="mypack.tick")) == 3
