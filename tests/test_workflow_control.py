@@ -256,3 +256,25 @@ def test_retry_timers_are_dropped_when_the_workflow_fails() -> None:
     assert driver.finished is not None and driver.finished.status == "failed"
     assert driver.state.task_view["flaky"]["status"] == "cancelled"
     driver.check_replay()
+
+
+def test_rerun_routes_tasks_that_finished_while_the_workflow_was_failing() -> None:
+    broken = [True]
+    driver = Driver("""
+        version: "1.0"
+        tasks:
+          - {name: fork, action: core.noop, next: [{do: [bad, slow]}]}
+          - {name: bad, action: core.custom, next: [{when: "{{ succeeded() }}", do: next}]}
+          - {name: next, action: core.noop}
+          - {name: slow, action: core.noop, next: [{do: after_slow}]}
+          - {name: after_slow, action: core.noop}
+    """, actions={"core.custom": lambda r: ("failed" if broken[0] else "succeeded", None)})
+    finished = driver.run()
+    assert finished is not None and finished.status == "failed"
+    assert driver.order() == ["fork", "bad", "slow"]
+    broken[0] = False
+    driver.finished = None
+    driver.command(Rerun())
+    finished = driver.run()
+    assert driver.order()[3:] == ["bad", "after_slow", "next"]
+    assert finished is not None and finished.status == "succeeded"

@@ -57,7 +57,8 @@ DEFAULT_ACTIONS: dict[str, Handler] = {"core.noop": noop, "core.echo": echo, "co
 def workflow(text: str) -> WorkflowDef:
     definition = parse_workflow(yaml.safe_load(text))
     report = validate_workflow(definition, known_actions=set(DEFAULT_ACTIONS) | {
-        "core.custom", "core.flaky", "core.slow", "core.sleep", "core.double"})
+        "core.custom", "core.flaky", "core.slow", "core.sleep", "core.double",
+        "examples.leaf", "examples.middle"})
     assert report.ok, report.errors
     return definition
 

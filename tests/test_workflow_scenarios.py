@@ -464,3 +464,43 @@ def test_join_that_cannot_be_reached_fails_the_workflow() -> None:
     finished = driver.run()
     assert finished is not None and finished.status == "failed"
     assert finished.error is not None and "tasks.both.join" in finished.error
+
+
+def test_a_workflow_three_levels_deep() -> None:
+    """A child whose action is a workflow runs its own conductor; here the fake executor
+    runs it to the end and hands its output back as the child's result."""
+    levels = {
+        "examples.leaf": """
+            version: "1.0"
+            parameters: {n: {type: integer}}
+            tasks: [{name: echo, action: core.echo, input: {message: "leaf {{ parameters.n }}"}}]
+            output_map: {said: "{{ task.echo.stdout }}"}
+        """,
+        "examples.middle": """
+            version: "1.0"
+            parameters: {n: {type: integer}}
+            tasks:
+              - {name: down, action: examples.leaf, input: {n: "{{ parameters.n + 1 }}"}}
+            output_map: {said: "{{ task.down.result.said }}", level: 2}
+        """,
+    }
+    ran: list[str] = []
+
+    def nested(request: RequestChild) -> Outcome:
+        ran.append(request.action)
+        child = Driver(levels[request.action], request.parameters, actions=actions)
+        finished = child.run()
+        assert finished is not None
+        return finished.status, finished.output
+
+    actions = {"examples.leaf": nested, "examples.middle": nested}
+    driver = Driver("""
+        version: "1.0"
+        tasks:
+          - {name: top, action: examples.middle, input: {n: 1}}
+        output_map: {said: "{{ task.top.said }}", level: "{{ task.top.result.level }}"}
+    """, actions=actions)
+    finished = driver.run()
+    assert ran == ["examples.middle", "examples.leaf"]
+    assert finished is not None and finished.status == "succeeded"
+    assert finished.output == {"said": "leaf 2", "level": 2}

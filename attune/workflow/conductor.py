@@ -268,6 +268,7 @@ class _Step:
                                           "rerun", details=[{"field": "tasks",
                                                              "message": "never ran"}])
                 keys.append((name, state.latest[name]))
+        unrouted = [key for key in state.unrouted if key not in keys]
         self.emit(WorkflowRerunStarted(at=self.now, runs=keys, by=command.by))
         for key in keys:
             run = state.runs[key]
@@ -275,6 +276,9 @@ class _Step:
                 self.begin(run.task, run.run, run.via, joined=False)
             elif self._is_settled(run):
                 self._queue(run)
+        for key in unrouted:  # finished while the workflow failed: route them now
+            if state.status == "running":
+                self.transitions(state.runs[key])
 
     # -- task runs ---------------------------------------------------------------------
 

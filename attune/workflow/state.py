@@ -147,6 +147,9 @@ class WorkflowState:
     error: str | None = None
     #: runs whose unhandled failure failed the workflow (what a rerun starts from)
     unhandled: list[RunKey] = field(default_factory=list)
+    #: runs that finished while the workflow was failing or canceling: their transitions
+    #: were not evaluated (nothing new may start then); a rerun evaluates them
+    unrouted: list[RunKey] = field(default_factory=list)
     output: dict[str, Any] | None = None
     version: int = 0
 
@@ -166,6 +169,7 @@ class WorkflowState:
             "output": self.output, "latest": self.latest, "task": self.task_view,
             "ready": list(self.ready), "in_flight": [c.label() for c in self.in_flight],
             "timers": sorted(self.timers), "unhandled": self.unhandled,
+            "unrouted": self.unrouted,
             "barriers": {k: (sorted(b.arrived), b.fired) for k, b in self.barriers.items()},
             "runs": {f"{k[0]}#{k[1]}": (r.status, r.unit_status, r.attempts, r.results,
                                         r.next_unit, list(r.requeued), r.in_flight, r.waiting)
@@ -229,6 +233,8 @@ def evolve(state: WorkflowState | None, event: WorkflowEvent) -> WorkflowState:
                 run.error = event.error
             state.ready.pop(run.key, None)
             state.task_view[event.task] = run.view()
+            if state.status in ("failing", "canceling"):
+                state.unrouted.append(run.key)
         case TransitionTaken():
             _transition_taken(state, event)
         case WorkflowFailing():
@@ -390,6 +396,7 @@ def _rerun(state: WorkflowState, event: WorkflowRerunStarted) -> None:
     state.error = None
     state.output = None
     state.unhandled = []
+    state.unrouted = []
     for task, number in event.runs:
         run = state.runs[(task, number)]
         run.status = "running"
