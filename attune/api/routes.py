@@ -25,6 +25,7 @@ from attune.api.handlers import (
     spec,
     triggers,
     webhooks,
+    workers,
 )
 from attune.api.routing import PUBLIC, Permission, Route
 
@@ -58,5 +59,6 @@ ROUTES: tuple[Route, ...] = check([
     *triggers.ROUTES, *webhooks.ROUTES, *events.ROUTES, *rules.ROUTES, *rule_test.ROUTES,
     *enforcements.ROUTES, *policies.ROUTES,
     *keys.ROUTES, *accounts.ROUTES, *identities.ROUTES, *permissions.ROUTES,
+    *workers.ROUTES,
     *spec.ROUTES,
 ])

@@ -67,6 +67,7 @@ def show_execution(execution: dict[str, Any]) -> None:
         ("Id", execution.get("id")),
         ("Action", execution.get("action_ref")),
         ("Status", execution.get("status")),
+        ("Waiting", execution.get("waiting_reason")),
         ("Parameters", execution.get("parameters")),
         ("Worker", execution.get("worker")),
         ("Created", execution.get("created")),

@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "watch": "attune.cli.watch:watch",
     "key": "attune.cli.key:key",
     "keys": "attune.cli.key:key",
+    "worker": "attune.cli.worker:worker",
 }
 
 

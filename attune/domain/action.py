@@ -27,6 +27,16 @@ ParameterDelivery = Literal["stdin", "file"]
 OutputFormat = Literal["text", "json", "yaml", "jsonl"]
 
 
+class Placement(BaseModel):
+    """Where an action may run: only on workers that carry every one of these labels
+    (`ATTUNE_WORKER_LABELS`); an execution waits, with the reason shown, while no live
+    worker does."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
 class ActionDef(BaseModel):
     """An action as registered: everything a worker needs to run it."""
 
@@ -51,6 +61,7 @@ class ActionDef(BaseModel):
     output_format: OutputFormat = "text"
     timeout_seconds: int | None = None
     tags: list[str] = Field(default_factory=list)
+    placement: Placement | None = None
 
 
 @register

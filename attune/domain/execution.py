@@ -80,11 +80,13 @@ class ExecutionRequested(Event):
 
 @register
 class ExecutionQueued(Event):
-    """A policy holds it back for now (status `scheduling`); `reason` says which."""
+    """A policy holds it back for now, or no capable worker is there to place it on
+    (status `scheduling`); `reason` says which."""
 
     type: Literal["execution.queued"] = "execution.queued"
     reason: str
-    admission_key: str
+    #: The policy admission it waits in or holds (None when only placement holds it).
+    admission_key: str | None = None
 
 
 @register
@@ -183,7 +185,7 @@ class Schedule(_Command):
 class Queue(_Command):
     type: Literal["queue"] = "queue"
     reason: str
-    admission_key: str
+    admission_key: str | None = None
 
 
 class Start(_Command):
@@ -225,6 +227,8 @@ class ExecutionState(BaseModel):
     status: Status
     action_ref: str
     worker: str | None = None
+    #: Why it waits, while `scheduling` (the last `execution.queued` reason).
+    waiting_reason: str | None = None
 
 
 def evolve(state: ExecutionState | None, event: ExecutionEvent, *, id: int) -> ExecutionState:
@@ -233,7 +237,8 @@ def evolve(state: ExecutionState | None, event: ExecutionEvent, *, id: int) -> E
         case ExecutionRequested():
             return ExecutionState(id=id, status=Status.REQUESTED, action_ref=event.action.ref)
         case ExecutionQueued():
-            return _require(state).model_copy(update={"status": Status.SCHEDULING})
+            return _require(state).model_copy(update={"status": Status.SCHEDULING,
+                                                      "waiting_reason": event.reason})
         case ExecutionScheduled():
             return _require(state).model_copy(update={"status": Status.SCHEDULED})
         case ExecutionStarted():
@@ -266,7 +271,11 @@ def decide(state: ExecutionState, command: ExecutionCommand, *, now: datetime
                                            admission_key=command.admission_key)]
             return []  # scheduled already, running or ended
         case Queue():
-            if state.status is Status.REQUESTED:
+            # from `scheduling` too when the reason changed (admitted by its policy, it
+            # may wait for a capable worker)
+            if state.status is Status.REQUESTED or (
+                    state.status is Status.SCHEDULING
+                    and command.reason != state.waiting_reason):
                 return [ExecutionQueued(at=now, reason=command.reason,
                                         admission_key=command.admission_key)]
             return []

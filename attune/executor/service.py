@@ -21,11 +21,13 @@ from attune.app import executions
 from attune.app.context import Context
 from attune.domain import admission
 from attune.domain import execution as ex
+from attune.domain.action import ActionDef
 from attune.eventstore.consumer import DurableConsumer
 from attune.eventstore.envelope import Meta, decode_message
 from attune.eventstore.store import EVENTS_STREAM
 from attune.eventstore.subjects import work_subject
 from attune.executor.admission import Admissions
+from attune.executor.placer import Placer
 
 WORK_STREAM = "ATTUNE_WORK"
 _log = log.get("executor")
@@ -35,12 +37,16 @@ class Executor:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.admissions = Admissions(ctx)
+        self.placer = Placer(ctx)
 
-    async def schedule(self, execution_id: int, runtime: str, *, meta: Meta,
+    async def schedule(self, execution_id: int, action: ActionDef, *, meta: Meta,
                        known: tuple[ex.ExecutionState, int] | None = None,
                        admission_key: str | None = None) -> None:
         """Append `scheduled` and hand the execution to its runtime's work queue."""
-        queue = work_subject(runtime)
+        queue = await self.placer.queue(execution_id, action, meta=meta, known=known,
+                                        admission_key=admission_key)
+        if queue is None:
+            return  # no capable worker yet: it waits (the placer tries again)
         state, version = await executions.handle(
             self.ctx, execution_id, ex.Schedule(queue=queue, admission_key=admission_key),
             meta=meta, msg_id=f"execution:{execution_id}:scheduled", known=known)
@@ -61,7 +67,7 @@ class Executor:
             known = (ex.evolve(None, event, id=execution_id), 0)
             policy = await self.admissions.policy_for(event.action.ref)
             if policy is None:
-                await self.schedule(execution_id, event.action.runtime, meta=meta, known=known)
+                await self.schedule(execution_id, event.action, meta=meta, known=known)
                 return
             key = admission.group_key(policy, event.action.ref, event.parameters)
             verdict = await self.admissions.update(key, lambda state: admission.request(
@@ -69,7 +75,7 @@ class Executor:
                 execution_id, self.ctx.clock()))
             match verdict.outcome:
                 case "admit":
-                    await self.schedule(execution_id, event.action.runtime, meta=meta,
+                    await self.schedule(execution_id, event.action, meta=meta,
                                         known=known, admission_key=key)
                 case "queue":
                     await executions.handle(
@@ -124,7 +130,7 @@ class Executor:
             if current.status in (ex.Status.REQUESTED, ex.Status.SCHEDULING):
                 requested = envelopes[0].event
                 assert isinstance(requested, ex.ExecutionRequested)
-                await self.schedule(execution_id, requested.action.runtime,
+                await self.schedule(execution_id, requested.action,
                                     meta=meta or Meta.new(actor="executor"),
                                     known=(current, version), admission_key=key)
 
@@ -138,5 +144,6 @@ class Executor:
                                   handler=self.on_ended, concurrency=64)
         owner = f"executor-{socket.gethostname()}-{os.getpid()}-{id(self)}"
         await asyncio.gather(requests.run(stop), endings.run(stop),
+                             self.placer.run(self.schedule, stop),
                              Enforcer(self.ctx).run(stop),
                              Monitor(self.ctx, owner=owner, executor=self).run(stop))

@@ -69,4 +69,5 @@ def load_action(root: Path, path: Path, pack_ref: str,
         "output_format": doc.get("output_format", "text"),
         "timeout_seconds": timeout,
         "tags": field(doc, "tags", shown, list, default=[]),
+        "placement": doc.get("placement") or None,
     })

@@ -20,11 +20,10 @@ from attune.app import executions
 from attune.app.context import Context
 from attune.domain import execution as ex
 from attune.domain.action import Runtime
-from attune.eventstore.consumer import DurableConsumer
 from attune.eventstore.envelope import Meta
-from attune.executor.service import WORK_STREAM
 from attune.security.crypto import is_sealed
-from attune.worker import facilities, heartbeat, runner
+from attune.worker import facilities, heartbeat, placement, runner
+from attune.worker.intake import Intake
 from attune.worker.logs import LogWriter
 
 _log = log.get("worker")
@@ -42,6 +41,9 @@ class Worker:
         self.facilities = facilities.open_facilities(ctx)
         #: Available versions per runtime ref, once verified at start.
         self.runtime_versions: dict[str, list[str]] = {}
+        #: Where placed executions reach it (attune/worker/placement.py).
+        self.labels = ctx.settings.worker_labels
+        self.pool = placement.pool_of(self.labels)
 
     async def on_work(self, msg: Msg) -> None:
         work = orjson.loads(msg.data)
@@ -116,14 +118,14 @@ class Worker:
             self.ctx.store.js, self.name, interval=self.ctx.settings.heartbeat_seconds,
             info=lambda: {"runtimes": list(self.runtimes), "running": len(self.cancels),
                           "runtime_versions": self.runtime_versions,
+                          "labels": self.labels, "pool": self.pool,
+                          "concurrency": self.ctx.settings.worker_concurrency,
                           "at": self.ctx.clock().isoformat()}, stop=stop)
-        consumers = [
-            DurableConsumer(self.ctx.nc, stream=WORK_STREAM, durable=f"worker-{rt}",
-                            handler=self.on_work, concurrency=self.ctx.settings.worker_concurrency)
-            for rt in self.runtimes]
+        intake = Intake(self.ctx, worker=self.name, runtimes=self.runtimes, pool=self.pool,
+                        handler=self.on_work)
         try:
             await asyncio.gather(
-                beating, *(c.run(stop) for c in consumers),
+                beating, intake.run(stop),
                 facilities.maintain(self.ctx, self.facilities, stop, self.runtime_versions))
         finally:
             await sub.unsubscribe()

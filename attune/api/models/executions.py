@@ -56,6 +56,8 @@ class ExecutionOut(Response):
     rule_ref: str | None = None
     trigger_ref: str | None = None
     event_id: int | None = None
+    #: why it is not running yet (a policy's limit, or no capable worker), while it waits
+    waiting_reason: str | None = None
 
 
 class ExecutionAccepted(Response):

@@ -12,7 +12,7 @@ from attune.security.crypto import redact
 
 _COLUMNS = ("id, action_ref, status, parameters, env_vars, timeout_seconds, result, worker, "
             "requested_by, parent, enforcement, created, updated, started_at, finished_at, "
-            "rule_ref, trigger_ref, event_id")
+            "rule_ref, trigger_ref, event_id, waiting_reason")
 
 
 def _execution(row: asyncpg.Record) -> ExecutionOut:
