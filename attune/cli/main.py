@@ -32,6 +32,9 @@ COMMANDS: dict[str, str] = {
     "watch": "attune.cli.watch:watch",
     "key": "attune.cli.key:key",
     "keys": "attune.cli.key:key",
+    "identity": "attune.cli.identity:identity",
+    "permission-set": "attune.cli.identity:permission_set",
+    "token-login": "attune.cli.identity:token_login",
     "worker": "attune.cli.worker:worker",
 }
 
