@@ -424,12 +424,11 @@ class _Step:
         progressed = False
         for key in list(self.state.ready):
             run = self.state.runs[key]
-            while run.pending and run.failed == 0 and run.in_flight < run.concurrency:
+            while key in self.state.ready:  # evolve drops it when full or out of units
                 self.dispatch(run, run.next_pending())
                 progressed = True
             if self._is_settled(run):
                 self._queue(run)
-                progressed = True
         return progressed
 
     def dispatch(self, run: Run, unit: int) -> None:

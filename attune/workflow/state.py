@@ -138,7 +138,8 @@ class WorkflowState:
     latest: dict[str, int] = field(default_factory=dict)
     #: the `task` namespace: task -> its latest finished run's view
     task_view: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: runs with units left to request, in the order they became ready
+    #: runs with a unit to request and room for it (in flight < concurrency), in the
+    #: order they became so: the conductor requests from exactly these
     ready: dict[RunKey, None] = field(default_factory=dict)
     in_flight: dict[ChildKey, None] = field(default_factory=dict)
     #: timer id -> the delayed run or the child waiting for its retry
@@ -207,8 +208,7 @@ def evolve(state: WorkflowState | None, event: WorkflowEvent) -> WorkflowState:
             run.attempts[unit] = event.child.attempt
             run.in_flight += 1
             state.in_flight[event.child] = None
-            if not run.pending:
-                state.ready.pop(run.key, None)
+            _refresh_ready(state, run)
         case ChildFinished():
             _child_finished(state, event)
         case ChildNotStarted():
@@ -224,8 +224,7 @@ def evolve(state: WorkflowState | None, event: WorkflowEvent) -> WorkflowState:
             run.waiting -= 1
             run.unit_status[event.child.unit] = "pending"
             run.requeued.append(event.child.unit)
-            if run.failed == 0:
-                state.ready[run.key] = None
+            _refresh_ready(state, run)
         case TaskFinished():
             run = state.runs[(event.task, event.run)]
             run.status = event.status
@@ -319,8 +318,15 @@ def _start_run(state: WorkflowState, event: TaskStarted) -> None:
     run.unit_status = ["pending"] * units
     run.attempts = [0] * units
     run.results = [None] * units
-    if units:
+    _refresh_ready(state, run)
+
+
+def _refresh_ready(state: WorkflowState, run: Run) -> None:
+    if (run.status == "running" and run.pending and run.failed == 0
+            and run.in_flight < run.concurrency):
         state.ready[run.key] = None
+    else:
+        state.ready.pop(run.key, None)
 
 
 def _take_pending(run: Run, unit: int) -> None:
@@ -356,12 +362,11 @@ def _child_finished(state: WorkflowState, event: ChildFinished) -> None:
     elif event.retry_now:
         run.unit_status[unit] = "pending"
         run.requeued.append(unit)
-        if run.failed == 0:
-            state.ready[run.key] = None
     elif event.status == "succeeded":
         run.unit_status[unit] = "succeeded"
     else:
         _unit_failed(state, run, unit, event.status)
+    _refresh_ready(state, run)
 
 
 def _transition_taken(state: WorkflowState, event: TransitionTaken) -> None:
@@ -408,5 +413,4 @@ def _rerun(state: WorkflowState, event: WorkflowRerunStarted) -> None:
                 run.unit_status[unit] = "pending"
                 run.results[unit] = None
                 run.requeued.append(unit)
-        if run.pending:
-            state.ready[run.key] = None
+        _refresh_ready(state, run)
