@@ -251,3 +251,14 @@ def _gone(pid: int) -> bool:
             return True
         time.sleep(0.01)
     return False
+
+
+async def test_python_actions_import_the_sdk(tmp_path: Path) -> None:
+    body = ("import attune\n\ndef main(x: int) -> dict:\n    return {'doubled': x * 2, "
+            "'exec': attune.context.execution_id}\n\nattune.run_action(main)\n")
+    act = typed(tmp_path, "a.py", body, "python", output_format="json")
+    fac = facilities(tmp_path)
+    fac.sdk_root = tmp_path / "sdk"
+    outcome = await run(request(act, tmp_path, {"x": 21}), facilities=fac)
+    assert outcome.exit_code == 0, outcome.stderr
+    assert outcome.data["doubled"] == 42 and str(outcome.data["exec"]) == "5"

@@ -45,7 +45,7 @@ def open_facilities(ctx: Context) -> Facilities:
         return state.definition if state else None
 
     return Facilities(RuntimeCatalog(load), Environments(ctx.settings.envs_dir),
-                      ctx.settings.data_dir / "artifacts")
+                      ctx.settings.data_dir / "artifacts", ctx.settings.data_dir / "sdk")
 
 
 def execution_token(ctx: Context, execution_id: int, requested: ExecutionRequested) -> str:

@@ -4,9 +4,10 @@ resolved runtime and its pack environment; nothing here starts a process.
 
 Environment, in order (later wins): a minimal base (PATH, LANG, HOME), the runtime's
 `env_vars` (templates expanded; those naming `{env_dir}` only when the pack has an
-environment), the execution's own `env_vars` (never ATTUNE_*), then the ATTUNE_* context
-variables. Nothing of the worker's environment is inherited, so no platform secret (JWT
-secret, encryption key, database URL) reaches an action.
+environment), the execution's own `env_vars` (never ATTUNE_*), the SDK appended to
+PYTHONPATH for Python actions, then the ATTUNE_* context variables. Nothing of the
+worker's environment is inherited, so no platform secret (JWT secret, encryption key,
+database URL) reaches an action.
 
 Parameters: `stdin` delivery writes them all to stdin. `file` delivery writes the
 non-secret ones to a 0600 file named by ATTUNE_PARAMETER_FILE (removed after the run) and
@@ -48,6 +49,8 @@ class ExecutionContext:
     runtime_envs_dir: str = ""
     rule_ref: str | None = None
     trigger_ref: str | None = None
+    #: Put on PYTHONPATH (after the action's own entries) so `import attune` finds the SDK.
+    sdk_dir: str = ""
 
 
 @dataclass
@@ -102,6 +105,9 @@ def environment(action: ActionDef, runtime: ResolvedRuntime, env_dir: Path | Non
             continue  # no environment: nothing to point at
         _apply(env, name, var, expand(var.value, values))
     env.update({k: v for k, v in user_env.items() if not k.upper().startswith(RESERVED_PREFIX)})
+    if context.sdk_dir:
+        _apply(env, "PYTHONPATH", EnvVar(operation="append", value=context.sdk_dir),
+               context.sdk_dir)
     env.update({
         "ATTUNE_ACTION": action.ref,
         "ATTUNE_PACK_REF": action.pack_ref,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +32,16 @@ class Facilities:
     environments: Environments
     #: Each execution gets `<artifacts_root>/<execution id>` as ATTUNE_ARTIFACTS_DIR.
     artifacts_root: Path
+    #: Where the SDK is exported for Python actions' PYTHONPATH (None: not offered).
+    sdk_root: Path | None = None
+    _sdk_dir: Path | None = field(default=None, init=False, repr=False)
+
+    async def sdk_dir(self) -> Path | None:
+        """The exported SDK (`import attune` in any pack venv), exported once."""
+        if self._sdk_dir is None and self.sdk_root is not None:
+            from attune.sdk.bundle import export_sdk
+            self._sdk_dir = await asyncio.to_thread(export_sdk, self.sdk_root)
+        return self._sdk_dir
 
 
 _default: Facilities | None = None
@@ -42,7 +52,7 @@ def default_facilities() -> Facilities:
     if _default is None:
         base = Path(tempfile.gettempdir()) / "attune-worker"
         _default = Facilities(RuntimeCatalog(), Environments(base / "runtime_envs"),
-                              base / "artifacts")
+                              base / "artifacts", base / "sdk")
     return _default
 
 
@@ -61,7 +71,9 @@ async def prepare(req: RunRequest, facilities: Facilities) -> launch.LaunchPlan:
             execution_id=req.execution_id, api_url=req.api_url, api_token=req.api_token,
             artifacts_dir=str(artifacts),
             runtime_envs_dir=str(facilities.environments.root),
-            rule_ref=req.rule_ref, trigger_ref=req.trigger_ref)
+            rule_ref=req.rule_ref, trigger_ref=req.trigger_ref,
+            sdk_dir=str(await facilities.sdk_dir() or "") if runtime.definition.family
+            == "python" else "")
         return launch.build(
             req.action, runtime, pack_path=req.pack_path, env_dir=env_dir,
             env_interpreter=(facilities.environments.interpreter(env_dir, runtime)
