@@ -1,5 +1,5 @@
-"""Load a pack directory — pack.yaml, actions/, triggers/, rules/ — refusing hostile
-content with a message that names the file and field.
+"""Load a pack directory — pack.yaml, runtimes/, actions/, triggers/, rules/, policies/ —
+refusing hostile content with a message that names the file and field.
 
 Refused: symlinks leading out of the pack, entry points outside `actions/`,
 invalid or oversized YAML, unknown runtimes, bad refs, bad parameter schemas,
