@@ -295,3 +295,23 @@ def test_known_actions_may_be_a_callable() -> None:
     result = validate_workflow(parse_workflow(doc("tasks: [{name: a, action: x.y}]")),
                                known_actions=lambda ref: ref.startswith("core."))
     assert [str(p) for p in result.errors] == ["tasks.a.action: unknown action 'x.y'"]
+
+
+def test_expressions_must_name_existing_tasks_and_declared_parameters() -> None:
+    found = report("""
+        version: "1.0"
+        parameters: {host: {type: string}}
+        tasks:
+          - name: fetch
+            action: core.noop
+            input: {a: "{{ parameters.host }} {{ parameters.port }}", b: "{{ task.fetch.x }}"}
+            next:
+              - {when: "tasks['fetc'].status == 'ok'", publish: {v: "{{ task.nope }}"}}
+        output_map: {x: "{{ length([task.fetch, tasks[parameters.host]]) }}"}
+    """)
+    assert found["errors"] == [
+        "tasks.fetch.input.a: parameters.port: no such parameter (known: host)",
+        "tasks.fetch.next[0].when: tasks.fetc: no task is named 'fetc' (did you mean "
+        "'fetch'?)",
+        "tasks.fetch.next[0].publish.v: task.nope: no task is named 'nope'",
+    ]

@@ -441,7 +441,7 @@ def test_input_rendering_error_fails_the_task_which_a_transition_can_handle() ->
         tasks:
           - name: bad
             action: core.echo
-            input: {message: "{{ parameters.nope }}"}
+            input: {message: "{{ workflow.nope }}"}
             next: [{when: "{{ failed() }}", publish: {why: "{{ result().error }}"}}]
         output_map: {why: "{{ why }}"}
     """)

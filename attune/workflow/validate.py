@@ -1,7 +1,8 @@
 """Checks on a parsed workflow that need the whole graph or the expression language:
 
 - errors: a `do` naming no task, an unknown action (given the known refs), an
-  expression that does not parse (syntax, function names, arities), a task no path
+  expression that does not parse (syntax, function names, arities) or that reads
+  `task.<name>` of no task or `parameters.<name>` not declared, a task no path
   from an entry task reaches, no entry task at all, a join that can never be satisfied,
   `with_items` on a task without an action;
 - warnings: a cycle that no condition can leave (it runs until cancelled), a join with
@@ -17,7 +18,7 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from attune.expr import ExprError, compile_expression, compile_template, is_template
+from attune.expr import ExprError, ast, compile_expression, compile_template, is_template
 from attune.workflow.graph import Graph
 from attune.workflow.model import ENGINE_COMMANDS, TaskDef, WorkflowDef
 from attune.workflow.problems import Problem, Problems
@@ -42,9 +43,10 @@ def validate_workflow(definition: WorkflowDef, *,
                       known_actions: KnownActions | None = None) -> ValidationReport:
     problems = Problems()
     graph = Graph.of(definition)
-    _check_values(definition, problems)
+    names = Names(frozenset(graph.tasks), frozenset(definition.parameters))
+    _check_values(definition, problems, names)
     for task in definition.tasks:
-        _check_task(task, graph, problems, known_actions)
+        _check_task(task, graph, problems, known_actions, names)
     _check_reachability(graph, problems)
     _check_endless_cycles(graph, problems)
     return ValidationReport(tuple(problems.errors), tuple(problems.warnings))
@@ -52,25 +54,92 @@ def validate_workflow(definition: WorkflowDef, *,
 
 # -- expressions ------------------------------------------------------------------------
 
-def check_template(text: str, where: str, problems: Problems) -> None:
+@dataclass(frozen=True, slots=True)
+class Names:
+    """What `task.<name>` and `parameters.<name>` may refer to."""
+
+    tasks: frozenset[str]
+    parameters: frozenset[str]
+
+
+def check_template(text: str, where: str, problems: Problems, names: Names | None = None
+                   ) -> None:
     if not is_template(text):
         return
     try:
-        compile_template(text)
+        template = compile_template(text)
     except ExprError as exc:
         problems.error(where, _expr_message(exc))
+        return
+    if names is not None:
+        for part in template.parts:
+            if not isinstance(part, str):
+                _check_names(part, where, problems, names)
 
 
-def check_condition(text: str, where: str, problems: Problems) -> None:
+def check_condition(text: str, where: str, problems: Problems, names: Names | None = None
+                    ) -> None:
     try:
         if is_template(text):
-            if compile_template(text).pure is None:
+            node = compile_template(text).pure
+            if node is None:
                 problems.error(where, "a condition must be one expression, optionally inside "
                                       "a single {{ }}")
+                return
         else:
-            compile_expression(text)
+            node = compile_expression(text).node
     except ExprError as exc:
         problems.error(where, _expr_message(exc))
+        return
+    if names is not None:
+        _check_names(node, where, problems, names)
+
+
+def _check_names(node: ast.Node, where: str, problems: Problems, names: Names) -> None:
+    """`task.fetch` must name a task and `parameters.x` a declared parameter."""
+    for access in _accesses(node):
+        if not isinstance(access.base, ast.Name) or not access.steps:
+            continue
+        step = access.steps[0]
+        if isinstance(step, ast.Field):
+            key: object = step.name
+        elif isinstance(step.index, ast.Literal):
+            key = step.index.value
+        else:
+            continue
+        namespace = access.base.name
+        if namespace in ("task", "tasks") and key not in names.tasks:
+            close = difflib.get_close_matches(str(key), sorted(names.tasks), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.error(where, f"{namespace}.{key}: no task is named {key!r}{hint}")
+        elif namespace == "parameters" and key not in names.parameters:
+            known = ", ".join(sorted(names.parameters)) or "none are declared"
+            problems.error(where, f"parameters.{key}: no such parameter (known: {known})")
+
+
+def _accesses(node: ast.Node) -> Iterator[ast.Access]:
+    stack: list[ast.Node] = [node]
+    while stack:
+        current = stack.pop()
+        match current:
+            case ast.Access():
+                yield current
+                stack.append(current.base)
+                stack.extend(step.index for step in current.steps
+                             if isinstance(step, ast.Index))
+            case ast.ListExpr():
+                stack.extend(current.items)
+            case ast.Unary():
+                stack.append(current.operand)
+            case ast.Logic():
+                stack.extend(current.operands)
+            case ast.Chain():
+                stack.append(current.first)
+                stack.extend(op.operand for op in current.rest)
+            case ast.Call():
+                stack.extend(current.args)
+            case _:
+                pass
 
 
 def _expr_message(exc: ExprError) -> str:
@@ -90,19 +159,19 @@ def templates_in(value: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from templates_in(item, f"{path}.{key}")
 
 
-def _check_values(definition: WorkflowDef, problems: Problems) -> None:
+def _check_values(definition: WorkflowDef, problems: Problems, names: Names) -> None:
     for name, value in definition.vars.items():
         for where, text in templates_in(value, f"vars.{name}"):
-            check_template(text, where, problems)
+            check_template(text, where, problems, names)
     for name, value in definition.output.items():
         for where, text in templates_in(value, f"output.{name}"):
-            check_template(text, where, problems)
+            check_template(text, where, problems, names)
 
 
 # -- tasks ------------------------------------------------------------------------------
 
 def _check_task(task: TaskDef, graph: Graph, problems: Problems,
-                known_actions: KnownActions | None) -> None:
+                known_actions: KnownActions | None, names: Names) -> None:
     where = f"tasks.{task.name}"
     if task.action is not None:
         if is_template(task.action):
@@ -114,23 +183,24 @@ def _check_task(task: TaskDef, graph: Graph, problems: Problems,
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
             problems.error(f"{where}.action", f"unknown action {task.action!r}{hint}")
     for path, text in templates_in(task.input, f"{where}.input"):
-        check_template(text, path, problems)
+        check_template(text, path, problems, names)
     if task.with_items is not None:
         if task.action is None:
             problems.error(f"{where}.with_items", "with_items needs an `action` to run per item")
         if isinstance(task.with_items.items, str):
-            check_template(task.with_items.items, f"{where}.with_items", problems)
+            check_template(task.with_items.items, f"{where}.with_items", problems, names)
         if isinstance(task.with_items.concurrency, str):
-            check_template(task.with_items.concurrency, f"{where}.concurrency", problems)
+            check_template(task.with_items.concurrency, f"{where}.concurrency", problems,
+                           names)
     if task.retry is not None and task.retry.when is not None:
-        check_condition(task.retry.when, f"{where}.retry.when", problems)
+        check_condition(task.retry.when, f"{where}.retry.when", problems, names)
     for i, transition in enumerate(task.next):
         here = f"{where}.next[{i}]"
         if transition.when is not None:
-            check_condition(transition.when, f"{here}.when", problems)
+            check_condition(transition.when, f"{here}.when", problems, names)
         for name, value in transition.publish.items():
             for path, text in templates_in(value, f"{here}.publish.{name}"):
-                check_template(text, path, problems)
+                check_template(text, path, problems, names)
         for target in transition.do:
             if target not in graph.tasks and target not in ENGINE_COMMANDS:
                 close = difflib.get_close_matches(target, list(graph.tasks), n=1)
