@@ -31,7 +31,8 @@ async def test_permission_sets_and_assignments(platform: RunningPlatform) -> Non
     async with admin_api(platform) as admin, aiohttp.ClientSession() as session:
         core_sets = await admin.get("/api/v1/permissions/sets")
         refs = [s["ref"] for s in core_sets.body["items"]]
-        assert refs == ["core.admin", "core.editor", "core.executor", "core.viewer"]
+        assert refs == ["core.admin", "core.editor", "core.execution", "core.executor",
+                        "core.viewer"]
         assert all(s["source"] == "pack" for s in core_sets.body["items"])
 
         made = await admin.post("/api/v1/permissions/sets", json={
@@ -186,6 +187,14 @@ async def test_execution_tokens_carry_the_actions_grants(platform: RunningPlatfo
         # routes that do not take execution tokens refuse them
         assert_error(await admin.get("/api/v1/packs", token=editor), 401, "UNAUTHORIZED",
                      "execution")
+        # a token naming no sets (a rule's execution: no requester) gets core.execution
+        default = ctx.tokens.issue(0, "execution:5", "execution", ttl=60,
+                                   metadata={"execution_id": 5, "action_ref": "core.echo"})
+        assert (await admin.get("/api/v1/keys", token=default)).status == 200
+        assert (await admin.get("/api/v1/keys/system.api", token=default)).data["value"] \
+            is None
+        assert_error(await admin.post("/api/v1/keys", json={"ref": "system.x", "value": 1},
+                                      token=default), 401, "UNAUTHORIZED")
         forged = ctx.tokens.issue(me["id"], "admin", "execution",
                                   metadata={"permission_set_refs": "core.admin"})
         assert_error(await admin.get("/api/v1/keys", token=forged), 401, "UNAUTHORIZED")

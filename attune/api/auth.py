@@ -2,13 +2,12 @@
 the identities read model (loaded per request, so a removed or frozen identity's
 tokens, and the sessions of a revoked integration token, stop working at once).
 
-An execution token stands for the identity that requested the execution but carries
-only the permission sets its action was granted (`metadata.permission_set_refs`): the
-identity returned for it holds those sets' grants, never the requester's."""
+An execution token stands for its execution, not for whoever requested it (a rule, the
+system, a user): the identity returned for it holds only the grants of the permission
+sets its action was granted (`metadata.permission_set_refs`; `core.execution` when the
+token names none), never the requester's."""
 
 from __future__ import annotations
-
-import dataclasses
 
 from aiohttp import web
 
@@ -19,6 +18,8 @@ from attune.errors import UnauthorizedError
 from attune.security.tokens import Claims, TokenType
 
 LOGIN_HINT = "get one from POST /auth/login"
+#: the grants of an execution token that names no permission sets
+DEFAULT_EXECUTION_SETS = ("core.execution",)
 
 
 def bearer_token(request: web.Request) -> str:
@@ -46,13 +47,13 @@ async def caller_of(ctx: Context, token: str, accept: tuple[TokenType, ...]
     """The identity a token of one of the `accept`ed types stands for, and its claims
     (a sensor token's `metadata.trigger_types` narrows what it may do)."""
     claims = ctx.tokens.verify(token, expect=accept)
+    if claims.token_type == "execution":
+        return await as_execution(ctx, claims), claims
     identity = await identities.by_id(ctx, claims.sub)
     if identity is None:
         raise UnauthorizedError("the token's identity no longer exists: log in again")
     identities.refuse_frozen(identity)
     await check_session(ctx, claims)
-    if claims.token_type == "execution":
-        identity = await as_execution(ctx, identity, claims)
     return identity, claims
 
 
@@ -63,12 +64,13 @@ async def check_session(ctx: Context, claims: Claims) -> None:
         await integration_tokens.check_active(ctx, str(token_id))
 
 
-async def as_execution(ctx: Context, identity: Identity, claims: Claims) -> Identity:
-    refs = claims.metadata.get("permission_set_refs") or []
+async def as_execution(ctx: Context, claims: Claims) -> Identity:
+    refs = claims.metadata.get("permission_set_refs", list(DEFAULT_EXECUTION_SETS))
     if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
         raise UnauthorizedError("invalid execution token: bad permission_set_refs")
     grants = await permissions.grants_of_sets(ctx, refs)
-    return dataclasses.replace(identity, permission_set_refs=list(refs), set_grants=grants)
+    return Identity(id=claims.sub, login=claims.login, display_name=claims.login,
+                    permission_set_refs=list(refs), set_grants=grants)
 
 
 async def authenticate(ctx: Context, request: web.Request,
