@@ -355,7 +355,7 @@ class _Parser:
             if not json_value(value, here, self.problems):
                 return None
             items: str | list[Any] = value
-        elif isinstance(value, str) and value.strip():
+        elif isinstance(value, str) and "{{" in value:
             items = value
         else:
             self.error(here, f"expected a template yielding a list, e.g. "
@@ -364,7 +364,8 @@ class _Parser:
         if concurrency is None:
             concurrency = 1
         elif isinstance(concurrency, bool) or not isinstance(concurrency, int | str) or (
-                isinstance(concurrency, int) and concurrency < 0):
+                isinstance(concurrency, int) and concurrency < 0) or (
+                isinstance(concurrency, str) and "{{" not in concurrency):
             self.error(f"{where}.concurrency", f"expected a positive integer or a template, "
                                                f"got {concurrency!r}")
             concurrency = 1
