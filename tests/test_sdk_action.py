@@ -104,6 +104,20 @@ def test_kwargs_receives_every_parameter(sdk_dir: Path, tmp_path: Path) -> None:
     assert last_json(lines) == {"name": "x", "others": ["a", "b", "c"]}
 
 
+def test_file_delivery_merges_the_file_and_stdin(sdk_dir: Path, tmp_path: Path) -> None:
+    # `parameter_delivery: file`: plain parameters in the file, secrets still on stdin
+    params = tmp_path / "params.json"
+    params.write_text('{"name": "F", "region": "eu"}')
+    env = {"ATTUNE_PARAMETER_FILE": str(params)}
+    code, lines, _ = run_script(sdk_dir, tmp_path, KWARGS, '{"password": "s3cret"}', env)
+    assert code == 0
+    assert last_json(lines) == {"name": "F", "others": ["password", "region"]}
+    params.write_text("name=F")  # a dotenv file: run_action reads JSON only, and says so
+    code, lines, _ = run_script(sdk_dir, tmp_path, KWARGS, "", env)
+    assert code == 1
+    assert "run_action reads parameter_format json" in last_json(lines)["error"]
+
+
 @pytest.mark.parametrize(("body", "printed"), [
     ("return None", {}),
     ("return ['list', 1]", ["list", 1]),

@@ -8,31 +8,51 @@ as one JSON line on stdout.
 
     attune.run_action(main)
 
-Parameters are matched to the function's signature; extras are dropped unless it takes
-`**kwargs`. Success prints the result (`None` prints `{}`) and exits 0; any exception
-prints `{"success": false, "error": "<message>"}` (plus `details`, the traceback, when
-stderr is a terminal) and exits 1. What the function itself prints stays on stdout
-before the result line: the worker reads the last line.
+With file delivery the worker names a file in `ATTUNE_PARAMETER_FILE` and keeps secret
+parameters on stdin: both are read. Parameters are matched to the function's
+signature; extras are dropped unless it takes `**kwargs`. Success prints the result
+(`None` prints `{}`) and exits 0; any exception prints `{"success": false, "error":
+"<message>"}` (plus `details`, the traceback, when stderr is a terminal) and exits 1.
+What the function itself prints stays on stdout before the result line: the worker
+reads the last line.
 """
 
 from __future__ import annotations
 
 import inspect
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NoReturn
 
 
-def read_params() -> dict[str, Any]:
-    """The parameters on stdin: `{}` when empty, else a JSON object."""
-    raw = sys.stdin.read().strip()
+def _parse(raw: str) -> dict[str, Any]:
+    raw = raw.strip()
     if not raw:
         return {}
     params = json.loads(raw)
     if not isinstance(params, dict):
         raise ValueError(f"parameters must be a JSON object, got {type(params).__name__}")
+    return params
+
+
+def read_params() -> dict[str, Any]:
+    """The parameters: the JSON object on stdin (`{}` when empty) and, when the action
+    uses file delivery, the one in `ATTUNE_PARAMETER_FILE` (the worker keeps secret
+    parameters on stdin even then, so both are read and merged)."""
+    params = _parse(sys.stdin.read())
+    path = os.environ.get("ATTUNE_PARAMETER_FILE")
+    if path:
+        try:
+            from_file = _parse(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"cannot read the parameters in ATTUNE_PARAMETER_FILE "
+                             f"({path}): {exc} (run_action reads parameter_format json)"
+                             ) from exc
+        params = {**from_file, **params}
     return params
 
 
