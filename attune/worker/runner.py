@@ -22,6 +22,7 @@ from attune.domain.execution import Outcome
 from attune.worker import http_request, output
 from attune.worker.logs import LogWriter, capture
 from attune.worker.prepare import Facilities, PrepareError, default_facilities, prepare
+from attune.worker.warm_pool import Child, Spawner, cold_start
 
 #: Per-stream bytes kept in the outcome event (events stay small); the whole output, up
 #: to the per-stream cap, is in the log stream (attune/worker/logs.py).
@@ -45,7 +46,7 @@ class RunRequest:
     trigger_ref: str | None = None
 
 
-async def _stop_group(proc: asyncio.subprocess.Process) -> None:
+async def _stop_group(proc: Child) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)
@@ -57,17 +58,18 @@ async def _stop_group(proc: asyncio.subprocess.Process) -> None:
     _kill_leftovers(proc)
 
 
-def _kill_leftovers(proc: asyncio.subprocess.Process) -> None:
+def _kill_leftovers(proc: Child) -> None:
     """Children the action left behind (in its group) do not outlive it."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
 
 
 async def run(req: RunRequest, cancel: asyncio.Event | None = None,
-              logs: LogWriter | None = None, *, facilities: Facilities | None = None
-              ) -> Outcome:
+              logs: LogWriter | None = None, *, facilities: Facilities | None = None,
+              spawner: Spawner | None = None) -> Outcome:
     """Run the action to its end, its timeout, or until `cancel` is set. Its output
-    goes to `logs` (live, when the caller started it) as it comes."""
+    goes to `logs` (live, when the caller started it) as it comes. `spawner` starts the
+    process (a warm Python pool, attune/worker/warm_pool.py); by default a cold start."""
     started = time.monotonic()
     logs = logs or LogWriter(None, req.execution_id)
     try:
@@ -80,10 +82,7 @@ async def run(req: RunRequest, cancel: asyncio.Event | None = None,
                                       cancel=cancel or asyncio.Event())
     argv, env, payload, param_file = plan.argv, plan.env, plan.stdin, plan.param_file
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env=env, cwd=plan.cwd,
-            start_new_session=True)
+        proc = await (spawner or cold_start)(argv, env, plan.cwd)
     except OSError as exc:
         if param_file:
             os.unlink(param_file)

@@ -25,6 +25,7 @@ from attune.security.crypto import is_sealed
 from attune.worker import facilities, heartbeat, placement, runner
 from attune.worker.intake import Intake
 from attune.worker.logs import LogWriter
+from attune.worker.warm_pool import WarmPools
 
 _log = log.get("worker")
 RUNTIMES: tuple[Runtime, ...] = ("shell", "python", "nodejs", "native", "http")
@@ -44,6 +45,8 @@ class Worker:
         #: Where placed executions reach it (attune/worker/placement.py).
         self.labels = ctx.settings.worker_labels
         self.pool = placement.pool_of(self.labels)
+        #: Pre-started Python interpreters Python actions fork from (None: cold starts).
+        self.warm = WarmPools() if ctx.settings.warm_python else None
 
     async def on_work(self, msg: Msg) -> None:
         work = orjson.loads(msg.data)
@@ -92,7 +95,9 @@ class Worker:
                         api_url=self.ctx.settings.public_api_url,
                         api_token=facilities.execution_token(self.ctx, execution_id, req),
                         rule_ref=req.rule_ref, trigger_ref=req.trigger_ref),
-                        cancel, logs, facilities=self.facilities)
+                        cancel, logs, facilities=self.facilities,
+                        spawner=self.warm.spawn if self.warm and req.action.runtime == "python"
+                        else None)
                 finally:
                     await logs.close()  # the whole output is readable before the outcome
                 await executions.handle(
@@ -129,3 +134,5 @@ class Worker:
                 facilities.maintain(self.ctx, self.facilities, stop, self.runtime_versions))
         finally:
             await sub.unsubscribe()
+            if self.warm is not None:
+                await self.warm.close()
