@@ -40,3 +40,35 @@ async def test_key_commands(platform: RunningPlatform, tmp_path: Path) -> None:
     assert "Key system.smtp deleted." in await ok("key", "delete", "system.smtp", "--yes")
     gone = await cli("key", "get", "system.smtp")
     assert gone.code == 1 and "not found" in gone.err, gone
+
+
+def test_new_encryption_key_keeps_the_old_one(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from attune.cli.main import cli as attune_cli
+    from attune.embedded.datadir import DataDir
+    from attune.security.crypto import Sealer
+
+    data = DataDir(tmp_path / "data")
+    data.create()
+    old = data.secret("encryption_key")
+    sealed = Sealer(old).seal({"pw": "x"})
+    runner = CliRunner()
+    ran = runner.invoke(attune_cli, ["key", "new-encryption-key", "--data-dir",
+                                     str(data.root)])
+    assert ran.exit_code == 0, ran.output
+    assert "rotate-encryption-key" in ran.output
+    new = data.secret("encryption_key")
+    assert new != old and data.previous_secrets("encryption_key") == (old,)
+    assert Sealer(new, data.previous_secrets("encryption_key")).open(sealed) == {"pw": "x"}
+    again = runner.invoke(attune_cli, ["key", "new-encryption-key", "--data-dir",
+                                       str(data.root)])
+    assert again.exit_code == 0
+    assert data.previous_secrets("encryption_key") == (new, old)
+    with data.locked():
+        busy = runner.invoke(attune_cli, ["key", "new-encryption-key", "--data-dir",
+                                          str(data.root)])
+    assert busy.exit_code == 1 and "another `attune up`" in busy.output, busy.output
+    missing = runner.invoke(attune_cli, ["key", "new-encryption-key", "--data-dir",
+                                         str(tmp_path / "nothing")])
+    assert missing.exit_code == 1 and "no secrets/" in missing.output

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
 
 from attune.cli.client import ApiClient, api_url_option, segment
 from attune.cli.documents import json_value
+from attune.cli.lifecycle import attune_errors
 from attune.cli.output import (
+    CliError,
     Column,
     Format,
     emit,
@@ -17,6 +20,8 @@ from attune.cli.output import (
     emit_page,
     output_option,
 )
+from attune.config import from_env
+from attune.embedded.datadir import DataDir
 
 KEY_COLUMNS = [
     Column.key("REF", "ref"),
@@ -146,3 +151,28 @@ def rotate(api_url: str | None, output: Format) -> None:
                                                 None).data
     emit(data, output, lambda: click.echo(
         f"{data.get('resealed')} key(s) re-encrypted; current key id {data.get('key_id')}."))
+
+
+@key.command("new-encryption-key")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The data directory of `attune up` [env ATTUNE_DATA_DIR].")
+def new_encryption_key(data_dir: Path | None) -> None:
+    """Give the embedded default (`attune up`) a new encryption key; run it while
+    `attune up` is stopped.
+
+    \b
+    The old key moves to secrets/encryption_key.previous, so everything it sealed stays
+    readable. Then start `attune up` and run `attune key rotate-encryption-key` to
+    re-encrypt the keys under the new one. With external servers, set
+    ATTUNE_ENCRYPTION_KEY and ATTUNE_PREVIOUS_ENCRYPTION_KEYS instead.
+    """
+    directory = (data_dir or from_env().data_dir).expanduser().resolve()
+    data = DataDir(directory)
+    if not data.secrets_dir.is_dir():
+        raise CliError(f"{directory} has no secrets/: is it the data directory of "
+                       "`attune up`? (--data-dir)")
+    with attune_errors(), data.locked():
+        data.replace_secret("encryption_key")
+    click.echo(f"New encryption key in {data.secrets_dir}; the old one is kept in "
+               "encryption_key.previous. Start `attune up`, then run "
+               "`attune key rotate-encryption-key`.")

@@ -92,7 +92,9 @@ def up(data_dir: Path | None, sync_interval: str, log_level: str, log_format: st
         data.create()
         settings = settings.with_(
             jwt_secret=settings.jwt_secret or data.secret("jwt_secret"),
-            encryption_key=settings.encryption_key or data.secret("encryption_key"))
+            encryption_key=settings.encryption_key or data.secret("encryption_key"),
+            previous_encryption_keys=(settings.previous_encryption_keys
+                                      or data.previous_secrets("encryption_key")))
         settings.check_secrets()
         if settings.nats_url or settings.database_url:
             _run_external(settings)

@@ -3,7 +3,8 @@ keeps between runs.
 
     <data-dir>/
       attune.lock           held (flock) by the running `attune up`; its pid inside
-      secrets/              0700; jwt_secret, encryption_key (0600), generated once
+      secrets/              0700; jwt_secret, encryption_key (0600), generated once;
+                            encryption_key.previous: older keys, one a line, still read
       nats/                 nats-server.conf, .pid, .log and jetstream/ (the streams)
       postgres/data/        the PostgreSQL cluster; postgres/postgres.log beside it
 """
@@ -86,4 +87,29 @@ class DataDir:
         value = secrets.token_urlsafe(_SECRET_BYTES)
         with os.fdopen(fd, "w") as out:
             out.write(value + "\n")
+        return value
+
+    def previous_secrets(self, name: str) -> tuple[str, ...]:
+        """Older values of the secret `name` (`secrets/<name>.previous`, one a line),
+        kept so what they sealed stays readable until re-sealed."""
+        path = self.secrets_dir / f"{name}.previous"
+        if not path.is_file():
+            return ()
+        return tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
+
+    def replace_secret(self, name: str) -> str:
+        """Generate a new value for the secret `name`, moving the current one to the top
+        of `<name>.previous`. Returns the new value."""
+        current = self.secret(name)
+        previous = self.secrets_dir / f"{name}.previous"
+        kept = [current, *self.previous_secrets(name)]
+        fd = os.open(previous, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write("".join(f"{k}\n" for k in kept))
+        value = secrets.token_urlsafe(_SECRET_BYTES)
+        path = self.secrets_dir / name
+        fd = os.open(path.with_suffix(".new"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(value + "\n")
+        os.replace(path.with_suffix(".new"), path)
         return value
