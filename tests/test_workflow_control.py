@@ -278,3 +278,24 @@ def test_rerun_routes_tasks_that_finished_while_the_workflow_was_failing() -> No
     finished = driver.run()
     assert driver.order()[3:] == ["bad", "after_slow", "next"]
     assert finished is not None and finished.status == "succeeded"
+
+
+def test_rerun_resumes_items_a_failure_held_back() -> None:
+    broken = [True]
+    driver = Driver("""
+        version: "1.0"
+        tasks:
+          - {name: fork, action: core.noop, next: [{do: [bad, each]}]}
+          - {name: bad, action: core.custom}
+          - {name: each, action: core.noop, with_items: "{{ range(3) }}"}
+    """, actions={"core.custom": lambda r: ("failed" if broken[0] else "succeeded", None)})
+    finished = driver.run()
+    assert finished is not None and finished.status == "failed"
+    assert driver.order() == ["fork", "bad", "each[0]"]  # each[1] and each[2] held back
+    broken[0] = False
+    driver.finished = None
+    driver.command(Rerun())
+    finished = driver.run()
+    assert driver.order()[3:] == ["each[1]", "bad", "each[2]"]  # each was ready first
+    assert finished is not None and finished.status == "succeeded"
+    assert driver.state.task_view["each"]["status"] == "succeeded"

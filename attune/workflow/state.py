@@ -261,7 +261,7 @@ def evolve(state: WorkflowState | None, event: WorkflowEvent) -> WorkflowState:
             state.output = event.output
             if event.error is not None:
                 state.error = event.error
-            state.ready.clear()
+            # `ready` keeps runs a failure held back: a rerun resumes them
         case WorkflowStarted():
             raise AssertionError("handled above")
         case _:
