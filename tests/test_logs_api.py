@@ -5,6 +5,7 @@ an offset, followed as server-sent events, capped per stream with the flag
 from __future__ import annotations
 
 import asyncio
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,8 @@ async def test_output_is_live_readable_from_offsets_and_followed(
         events = await asyncio.wait_for(following, 20)
         chunks = [data for name, data in events if name == "chunk"]
         assert "".join(c["content"] for c in chunks) == "line 1\nline 2\n"
-        assert [c["offset"] for c in chunks][0] == 0
+        assert chunks[0]["offset"] == 0  # contiguous pieces, each where the last ended
+        assert all(a["next_offset"] == b["offset"] for a, b in itertools.pairwise(chunks))
         assert events[-1][0] == "end"
         assert events[-1][1]["next_offset"] == 14 and events[-1][1]["written"] == 14
         assert events[-1][1]["truncated"] is False

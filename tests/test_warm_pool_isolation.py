@@ -1,0 +1,123 @@
+"""The warm Python pool: actions forked from a pre-started interpreter behave like cold
+ones (stdin, output, exit codes, environment, timeouts) and stay isolated from each
+other — leaked state is invisible to the next, a crash does not break the next.
+Real processes, no servers needed."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from attune.domain.action import ActionDef
+from attune.worker.prepare import Facilities
+from attune.worker.runner import RunRequest, run
+from attune.worker.warm_pool import WarmPools, _warm_argv
+from tests.test_worker_runner import facilities, request
+
+# what a cold interpreter has not imported by itself: proof the action was forked warm
+WARM_PROBE = "import sys\nwarm = 'urllib.request' in sys.modules\n"
+
+
+@pytest.fixture
+async def pools() -> AsyncIterator[WarmPools]:
+    warm = WarmPools()
+    yield warm
+    await warm.close()
+
+
+def python_action(pack: Path, name: str, body: str, **fields: object) -> ActionDef:
+    (pack / "actions").mkdir(parents=True, exist_ok=True)
+    (pack / "actions" / f"{name}.py").write_text(body)
+    return ActionDef.model_validate({"ref": f"t.{name}", "pack_ref": "t", "name": name,
+                                     "label": name, "runtime": "python",
+                                     "entry_point": f"{name}.py", **fields})
+
+
+async def _run(pools: WarmPools, fac: Facilities, req: RunRequest):  # type: ignore[no-untyped-def]
+    return await run(req, facilities=fac, spawner=pools.spawn)
+
+
+async def test_leaked_state_is_invisible_to_the_next_execution(
+        tmp_path: Path, pools: WarmPools) -> None:
+    fac = facilities(tmp_path)
+    (tmp_path / "actions").mkdir()
+    (tmp_path / "actions" / "helper.py").write_text("COUNT = 0\n")
+    body = WARM_PROBE + (
+        "import json, os, helper\n"
+        "params = json.load(sys.stdin)\n"
+        "seen = {'warm': warm, 'leak_env': os.environ.get('LEAKED'),\n"
+        "        'json_patched': hasattr(json, 'LEAKED'), 'count': helper.COUNT,\n"
+        "        'modules': 'leaked_mod' in sys.modules, 'pid': os.getpid(),\n"
+        "        'cwd': os.getcwd(), 'argv0': sys.argv[0], 'param': params['n'],\n"
+        "        'exec': os.environ['ATTUNE_EXEC_ID']}\n"
+        "os.environ['LEAKED'] = 'yes'\njson.LEAKED = True\nhelper.COUNT += 1\n"
+        "sys.modules['leaked_mod'] = json\n"
+        "print(json.dumps(seen))\n")
+    act = python_action(tmp_path, "leak", body, output_format="json")
+    first = await _run(pools, fac, request(act, tmp_path, {"n": 1}))
+    second = await _run(pools, fac, request(act, tmp_path, {"n": 2}))
+    for outcome, n in ((first, 1), (second, 2)):
+        assert outcome.exit_code == 0, outcome.stderr
+        data = outcome.data
+        assert data["warm"] is True  # forked from the pool, not started cold
+        assert data["leak_env"] is None and data["json_patched"] is False
+        assert data["count"] == 0 and data["modules"] is False
+        assert data["param"] == n and data["exec"] == "5"
+        assert data["cwd"] == str(tmp_path)
+        assert data["argv0"] == str(tmp_path / "actions" / "leak.py")
+    assert first.data["pid"] != second.data["pid"]
+    assert len(pools.servers) == 1  # one interpreter, one server, used twice
+
+
+async def test_a_crash_does_not_break_the_next(tmp_path: Path, pools: WarmPools) -> None:
+    fac = facilities(tmp_path)
+    crash = python_action(tmp_path, "crash", "import os\nprint('before', flush=True)\n"
+                                             "os.abort()\n")
+    raising = python_action(tmp_path, "raising", "raise ValueError('bad input')\n")
+    exiting = python_action(tmp_path, "exiting", "import sys\nsys.exit(3)\n")
+    fine = python_action(tmp_path, "fine", WARM_PROBE + "print('fine', warm)\n")
+
+    crashed = await _run(pools, fac, request(crash, tmp_path))
+    assert crashed.exit_code == -signal.SIGABRT and crashed.stdout == "before\n"
+    server = next(iter(pools.servers.values()))
+    assert server.running
+    raised = await _run(pools, fac, request(raising, tmp_path))
+    assert raised.exit_code == 1 and "ValueError: bad input" in raised.stderr
+    assert (await _run(pools, fac, request(exiting, tmp_path))).exit_code == 3
+    after = await _run(pools, fac, request(fine, tmp_path))
+    assert after.exit_code == 0 and after.stdout == "fine True\n"
+    assert next(iter(pools.servers.values())) is server and server.running
+
+
+async def test_timeout_stops_the_warm_action_and_its_children(
+        tmp_path: Path, pools: WarmPools) -> None:
+    fac = facilities(tmp_path)
+    marker = tmp_path / "child.pid"
+    act = python_action(tmp_path, "slow", (
+        "import subprocess, time\n"
+        f"child = subprocess.Popen(['sleep', '30'])\nopen({str(marker)!r}, 'w')"
+        ".write(str(child.pid))\nprint('started', flush=True)\ntime.sleep(30)\n"))
+    outcome = await _run(pools, fac, request(act, tmp_path, timeout=1))
+    assert outcome.timed_out and outcome.stdout == "started\n"
+    child = int(marker.read_text())
+    assert not Path(f"/proc/{child}").exists() or \
+        Path(f"/proc/{child}/stat").read_text().split()[2] == "Z"
+
+
+async def test_cold_fallbacks(tmp_path: Path, pools: WarmPools) -> None:
+    assert _warm_argv(["/usr/bin/python3", "-u", "a.py", "x"]) == ["a.py", "x"]
+    assert _warm_argv(["/usr/bin/python3", "-X", "dev", "a.py"]) is None
+    assert _warm_argv(["/usr/bin/python3", "-u"]) is None
+    # an interpreter that cannot run the server: remembered, and the action starts cold
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\nexec /bin/sh -c 'echo cold' \n")
+    os.chmod(fake, 0o755)
+    child = await pools.spawn([str(fake), "-u", "a.py"], {"PATH": "/usr/bin:/bin"},
+                              str(tmp_path))
+    assert child.stdout is not None
+    assert (await child.stdout.read()) == b"cold\n" and await child.wait() == 0
+    assert str(fake) in pools.broken and not pools.servers
