@@ -161,6 +161,9 @@ async def test_rotation_keeps_every_secret_readable(platform: RunningPlatform) -
             assert await keys.lookup(ctx, ref) == value
             assert (await api.get(f"/api/v1/keys/{ref}")).data["value"] == value
         assert await keys.lookup(ctx, "system.clear") == "visible"
+        find = await keys.keystore(ctx)  # what workflows and rule templates read
+        assert find("system.k3") == values["system.k3"]
+        assert find("system.none") is None
         key_ids = {r["key_id"] for r in await ctx.pool.fetch(
             "SELECT key_id FROM keys WHERE encrypted")}
         assert key_ids == {ctx.sealer.key_id}

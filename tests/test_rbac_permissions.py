@@ -112,3 +112,13 @@ def test_keyring_opens_old_values_and_reseals_under_the_current_key() -> None:
         Sealer("new-" * 10).open(sealed)
     # two seals of one value differ (random nonce)
     assert new.seal("secret") != new.seal("secret")
+
+
+def test_keystore_namespace_lookup_gives_none_for_missing_keys() -> None:
+    sealer = Sealer("k" * 40)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    keys = {"system.a": key.StoredKey("system.a", "system", "", "a", True,
+                                      sealer.seal("v"), None)}
+    find = key.keystore(keys, now, sealer.open)
+    assert find("system.a") == "v"
+    assert find("system.b") is None

@@ -4,6 +4,7 @@ stream, projection or log line ever holds their plaintext (DESIGN invariant 7)."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -134,3 +135,9 @@ async def lookup(ctx: Context, ref: str) -> Any:
     """The plaintext of one key, for the `keystore` namespace (404 when absent)."""
     keys = await snapshot(ctx, [ref])
     return domain.lookup(keys, ref, ctx.clock(), ctx.sealer.open)
+
+
+async def keystore(ctx: Context, refs: list[str] | None = None) -> Callable[[str], Any]:
+    """A `keystore` lookup over the keys as they are now (all of them, or `refs`), for
+    the workflow conductor and rule templates: sync, so pure code can call it."""
+    return domain.keystore(await snapshot(ctx, refs), ctx.clock(), ctx.sealer.open)

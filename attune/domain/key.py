@@ -158,3 +158,16 @@ def lookup(keys: Mapping[str, StoredKey], ref: str, now: datetime,
     if key is None or key.expired(now):
         raise NotFoundError(f"key {ref!r} not found")
     return open_sealed(key.value) if key.encrypted else key.value
+
+
+def keystore(keys: Mapping[str, StoredKey], now: datetime,
+             open_sealed: Callable[[Any], Any]) -> Callable[[str], Any]:
+    """The lookup the `keystore` namespace of workflows and rule templates takes
+    (`attune.workflow.scope.Keystore`): ref -> plaintext value, None when absent or
+    expired."""
+    def find(ref: str) -> Any:
+        try:
+            return lookup(keys, ref, now, open_sealed)
+        except NotFoundError:
+            return None
+    return find
