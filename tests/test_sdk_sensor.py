@@ -150,6 +150,11 @@ def test_rule_lifecycle_hooks(monkeypatch: pytest.MonkeyPatch) -> None:
     # the same rule announced again: nothing to do
     sensor.handle_rule_message(msg("rule.created", 4, active=True))
     assert sensor.take() == []
+    # announced with another trigger: an update
+    sensor.handle_rule_message(msg("rule.created", 4, trigger_ref="mypack.other", active=True))
+    assert sensor.take() == [("updated", "mypack.r4", {}), ("disabled", "mypack.r4"),
+                             ("enabled", "mypack.r4"), ("created", "mypack.r4", {})]
+    assert sensor.rules[4].trigger_ref == "mypack.other"
     # unknown rules deleted or disabled, unknown kinds, no id: ignored
     sensor.handle_rule_message(msg("rule.deleted", 99))
     sensor.handle_rule_message(msg("rule.renamed", 4))

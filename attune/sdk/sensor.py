@@ -216,9 +216,10 @@ class Sensor:
                 self.on_rule_disabled(rule)
             return
         self._store(rule)
-        if old is not None and old.enabled and old.trigger_params != rule.trigger_params:
+        if old is not None and old.enabled and (old.trigger_params != rule.trigger_params
+                                                or old.trigger_ref != rule.trigger_ref):
             self.on_rule_updated(rule, old.trigger_params)
-        elif old is not None and old.enabled and old.trigger_ref == rule.trigger_ref:
+        elif old is not None and old.enabled:
             return  # the same rule announced again: nothing changed
         elif old is not None and change.kind == "enabled":
             self.on_rule_enabled(rule)
