@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import orjson
+import pytest
 
 from attune.app import keys
 from attune.app.context import Context
@@ -31,7 +32,15 @@ async def table_text(ctx: Context, table: str) -> str:
     return repr([dict(r) for r in rows])
 
 
-async def test_key_crud_and_no_plaintext_anywhere(platform: RunningPlatform) -> None:
+async def all_tables_text(ctx: Context) -> str:
+    tables = [r["table_name"] for r in await ctx.pool.fetch(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")]
+    assert "keys" in tables and "identities" in tables
+    return "".join([await table_text(ctx, t) for t in tables])
+
+
+async def test_key_crud_and_no_plaintext_anywhere(platform: RunningPlatform,
+                                                  capfd: pytest.CaptureFixture[str]) -> None:
     ctx = platform.ctx
     async with admin_api(platform) as api:
         created = await api.post("/api/v1/keys", json={
@@ -104,9 +113,12 @@ async def test_key_crud_and_no_plaintext_anywhere(platform: RunningPlatform) -> 
 
     await projected(ctx, await ctx.store.last_sequence())
     assert SECRET.encode() not in await stream_bytes(ctx)
-    assert SECRET not in await table_text(ctx, "keys")
+    assert SECRET not in await all_tables_text(ctx)
     # the unencrypted key is stored as given, by the caller's choice
     assert b'"plain"' in await stream_bytes(ctx)
+    logged = capfd.readouterr()
+    assert "/api/v1/keys" in logged.out + logged.err  # requests were logged...
+    assert SECRET not in logged.out + logged.err  # ...and no value with them
 
 
 async def test_ttl_expires_a_key(platform: RunningPlatform) -> None:
