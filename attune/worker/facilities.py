@@ -26,7 +26,7 @@ from attune.app.context import Context
 from attune.domain.action import ActionDef
 from attune.domain.execution import ExecutionRequested
 from attune.domain.pack import PackRegistered
-from attune.domain.runtime import RUNTIME, RuntimeDef
+from attune.domain.runtime import RUNTIME, RuntimeDef, RuntimeDefined
 from attune.eventstore.envelope import decode_message
 from attune.eventstore.subjects import untoken
 from attune.worker.environments import EnvironmentBuildError
@@ -96,8 +96,23 @@ async def maintain(ctx: Context, facilities: Facilities, stop: asyncio.Event,
 
     async def on_runtime(msg: Msg) -> None:
         parts = msg.subject.split(".")
-        if len(parts) >= 3:
-            facilities.catalog.forget(untoken(parts[2]))
+        if len(parts) < 3:
+            return
+        ref = untoken(parts[2])
+        try:
+            event = decode_message(0, msg.subject, msg.data, msg.headers).event
+        except Exception:  # not ours to judge here; the projector reports bad messages
+            event = None
+        facilities.catalog.forget(ref, now=event.definition
+                                  if isinstance(event, RuntimeDefined) else None)
+        later(reverify(ref))
+
+    async def reverify(ref: str) -> None:
+        """A runtime registered or changed while running: advertise what it offers."""
+        available = await facilities.catalog.verify_all([ref])
+        if on_verified is not None:
+            on_verified.pop(ref, None)
+            on_verified.update(available)
 
     async def on_pack(msg: Msg) -> None:
         try:

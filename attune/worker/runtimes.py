@@ -138,9 +138,12 @@ class RuntimeCatalog:
         self._registered: dict[str, RuntimeDef | None] = {}
         self._checks: dict[tuple[str, str | None], Check] = {}
 
-    def forget(self, ref: str) -> None:
-        """Drop what is cached about `ref` (its aggregate changed)."""
+    def forget(self, ref: str, *, now: RuntimeDef | None = None) -> None:
+        """Drop what is cached about `ref` (its aggregate changed); `now` is its new
+        definition when the change tells it (a `runtime.defined` event)."""
         self._registered.pop(ref, None)
+        if now is not None:
+            self._registered[ref] = now
         for key in [k for k in self._checks if k[0] == ref]:
             del self._checks[key]
 
