@@ -35,13 +35,15 @@ async def register(ctx: Context, directory: str | Path, *, meta: Meta
     """Returns what was loaded and the stream sequence to wait for."""
     # file reading and YAML parsing stay off the event loop
     loaded = await asyncio.to_thread(load_pack, directory)
+    # permission_sets/ (attune.app.permissions): refused with the rest of the pack,
+    # appended after the pack they belong to
+    sets = await permissions.load_pack_sets(loaded.pack.ref, loaded.pack.path)
     for attempt in range(MAX_ATTEMPTS):
         try:
             seq = await _append(ctx, loaded, meta)
-            # permission_sets/ (attune.app.permissions): after the pack, which they need
-            sets = await permissions.register_pack_sets(ctx, loaded.pack.ref,
-                                                        loaded.pack.path, meta=meta)
-            return loaded, max(seq, sets)
+            done = await permissions.register_pack_sets(ctx, loaded.pack.ref, sets,
+                                                        meta=meta)
+            return loaded, max(seq, done)
         except ConcurrencyError:
             if attempt == MAX_ATTEMPTS - 1:
                 raise

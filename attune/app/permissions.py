@@ -79,13 +79,17 @@ async def delete(ctx: Context, ref: str, *, meta: Meta) -> int:
                          meta=meta)
 
 
-async def register_pack_sets(ctx: Context, pack_ref: str, directory: str | Path, *,
+async def load_pack_sets(pack_ref: str, directory: str | Path) -> list[PermissionSetDef]:
+    """The permission sets of a pack directory (PackError naming the file when wrong)."""
+    return await asyncio.to_thread(load_permission_sets, directory, pack_ref)
+
+
+async def register_pack_sets(ctx: Context, pack_ref: str, sets: list[PermissionSetDef], *,
                              meta: Meta) -> int:
-    """Bring the pack's permission sets to what its `permission_sets/` folder says:
+    """Bring the pack's permission sets to `sets` (its `permission_sets/` folder):
     define new or changed ones, delete those it no longer has. Returns the last
     sequence appended (0 when nothing changed)."""
-    wanted = {s.ref: s for s in await asyncio.to_thread(load_permission_sets, directory,
-                                                       pack_ref)}
+    wanted = {s.ref: s for s in sets}
     existing = {r["ref"] for r in await ctx.pool.fetch(
         "SELECT ref FROM permission_sets WHERE pack_ref = $1 AND source = 'pack'", pack_ref)}
     last = 0
