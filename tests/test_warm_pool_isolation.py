@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from attune.bench import runtimes as runtimes_bench
+from attune.bench.progress import Silent
 from attune.domain.action import ActionDef
 from attune.worker.prepare import Facilities
 from attune.worker.runner import RunRequest, run
@@ -121,3 +123,14 @@ async def test_cold_fallbacks(tmp_path: Path, pools: WarmPools) -> None:
     assert child.stdout is not None
     assert (await child.stdout.read()) == b"cold\n" and await child.wait() == 0
     assert str(fake) in pools.broken and not pools.servers
+
+
+async def test_bench_runtimes_reports_each_runtime() -> None:
+    report = await runtimes_bench.run_bench(
+        runtimes_bench.Options(samples=10, executions=6, concurrency=3), Silent())
+    assert set(report["runtimes"]) == {"shell", "python (cold)", "python (warm)"}
+    for row in report["runtimes"].values():
+        assert row["samples"] == 10 and 0 < row["p50_ms"] <= row["p99_ms"]
+        assert row["executions_per_s"] > 0 and row["concurrency"] == 3
+    assert report["target"]["warm_python_p50_ms"] == 5.0
+    assert isinstance(report["target"]["met"], bool)

@@ -40,7 +40,7 @@ import signal
 import socket
 import subprocess  # noqa: F401
 import sys
-import tempfile  # noqa: F401
+import tempfile
 import time  # noqa: F401
 import traceback
 import typing  # noqa: F401
@@ -102,15 +102,15 @@ def _child(request: dict[str, Any], fds: list[int]) -> None:
         os._exit(code)
 
 
-def _read_request(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
+def _receive(conn: socket.socket) -> tuple[bytes, list[int]]:
+    """One request line and the descriptors sent with it."""
     data, fds, _, _ = socket.recv_fds(conn, MAX_REQUEST, 3)
-    while not data.endswith(b"\n"):
+    while data and not data.endswith(b"\n"):
         more = conn.recv(MAX_REQUEST)
         if not more:
             break
         data += more
-    request: dict[str, Any] = json.loads(data)
-    return request, list(fds)
+    return data, list(fds)
 
 
 def _answer(conn: socket.socket, payload: dict[str, int]) -> None:
@@ -118,7 +118,51 @@ def _answer(conn: socket.socket, payload: dict[str, int]) -> None:
         conn.sendall(json.dumps(payload).encode() + b"\n")
 
 
+class Spare:
+    """A child forked ahead of time, in its own session, waiting for its request: a
+    request then costs no fork (the next spare is forked after the answer)."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair()
+        pid = os.fork()
+        if pid == 0:
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            os.setsid()
+            keep = theirs.fileno()
+            os.closerange(3, keep)  # nothing of the server's: sockets, other requests
+            os.closerange(keep + 1, 65536)
+            data, fds = _receive(theirs)
+            if len(fds) != 3 or not data:
+                os._exit(0)  # the server ended before using this spare
+            _child(json.loads(data), fds)
+        theirs.close()
+        self.pid = pid
+        self.channel = ours
+
+    def hand(self, data: bytes, fds: list[int]) -> bool:
+        try:
+            socket.send_fds(self.channel, [data], fds)
+        except OSError:
+            return False  # it died meanwhile
+        finally:
+            self.channel.close()
+        return True
+
+
+def _warm_up() -> None:
+    """Run an empty script once: run_path's first call imports and caches what it needs
+    (pkgutil, zipimport, path hooks) — milliseconds no child should pay again."""
+    fd, script = tempfile.mkstemp(suffix=".py")
+    os.close(fd)
+    try:
+        runpy.run_path(script, run_name="__warmup__")
+    finally:
+        os.unlink(script)
+
+
 def serve(path: str) -> None:
+    _warm_up()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(128)
@@ -132,6 +176,7 @@ def serve(path: str) -> None:
     selector.register(wake_r, selectors.EVENT_READ, "reap")
     selector.register(sys.stdin, selectors.EVENT_READ, "parent")
     children: dict[int, socket.socket] = {}
+    spare = Spare()
     print("ready", flush=True)
     while True:
         for key, _ in selector.select():
@@ -141,35 +186,33 @@ def serve(path: str) -> None:
             elif key.data == "accept":
                 conn, _ = listener.accept()
                 try:
-                    request, fds = _read_request(conn)
-                except (OSError, ValueError):
+                    data, fds = _receive(conn)
+                except OSError:
                     conn.close()
                     continue
-                ready_r, ready_w = os.pipe()
-                pid = os.fork()
-                if pid == 0:
-                    os.close(ready_r)
-                    os.setsid()  # before the worker learns the pid: its group exists
-                    os.close(ready_w)
-                    _child(request, fds)
-                os.close(ready_w)
-                os.read(ready_r, 1)  # EOF once the child has its own session
-                os.close(ready_r)
+                if len(fds) != 3:
+                    for fd in fds:
+                        os.close(fd)
+                    conn.close()
+                    continue
+                child = spare
+                while not child.hand(data, fds):
+                    child = Spare()
                 for fd in fds:
                     os.close(fd)
-                children[pid] = conn
-                _answer(conn, {"pid": pid})
+                children[child.pid] = conn
+                _answer(conn, {"pid": child.pid})
+                spare = Spare()  # after the answer: the fork is off the request's path
             else:
-                try:
+                with contextlib.suppress(BlockingIOError):
                     while os.read(wake_r, 4096):
                         pass
-                except BlockingIOError:
-                    pass
             _reap(children)
 
 
 def _reap(children: dict[int, socket.socket]) -> None:
-    while children:
+    """Tell the exit code of every child that ended (spares that died are just reaped)."""
+    while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
