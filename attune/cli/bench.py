@@ -25,6 +25,7 @@ from rich.table import Table
 import attune.log as log
 from attune.bench import pipeline as pipeline_bench
 from attune.bench import rules as rules_bench
+from attune.bench import runtimes as runtimes_bench
 from attune.bench.progress import Silent
 from attune.errors import AttuneError
 
@@ -110,6 +111,44 @@ def common_options(command: F) -> F:
 @click.group()
 def bench() -> None:
     """Benchmarks of this machine and of Attune on it."""
+
+
+@bench.command("runtimes")
+@click.option("--samples", "-n", default=200, show_default=True, type=click.IntRange(min=10),
+              help="Empty actions run one at a time per runtime (p50/p99).")
+@click.option("--executions", default=400, show_default=True, type=click.IntRange(min=1),
+              help="Empty actions per runtime for the executions/s measure.")
+@click.option("--concurrency", default=8, show_default=True, type=click.IntRange(min=1),
+              help="Actions in flight for the executions/s measure.")
+@click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def runtimes(samples: int, executions: int, concurrency: int, output: str,
+             quiet: bool) -> None:
+    """Measure the worker's dispatch overhead per runtime: an empty shell action, an empty
+    Python action started cold and forked from the warm pool — p50/p99 one at a time, and
+    executions/s with CONCURRENCY in flight. Needs no servers."""
+    options = runtimes_bench.Options(samples=samples, executions=executions,
+                                     concurrency=concurrency)
+    _run(lambda progress: runtimes_bench.run_bench(options, progress), quiet=quiet,
+         output=output, render=render_runtimes)
+
+
+def render_runtimes(report: dict[str, Any]) -> Table:
+    machine, target = report["machine"], report["target"]
+    table = Table(title="attune bench runtimes (dispatch overhead of an empty action)",
+                  title_justify="left", caption_justify="left",
+                  caption=f"{machine['cpus']} CPUs (load {machine['load_average_1m']:.1f}), "
+                          f"{machine['system']}, Python {machine['python']}; "
+                          f"target warm Python p50 <= "
+                          f"{target['warm_python_p50_ms']:g} ms: "
+                          f"{'met' if target['met'] else 'NOT met'}")
+    for header in ("runtime", "p50", "p99", "executions/s"):
+        table.add_column(header, justify="left" if header == "runtime" else "right")
+    for name, row in report["runtimes"].items():
+        table.add_row(name, f"{row['p50_ms']:.2f} ms", f"{row['p99_ms']:.2f} ms",
+                      f"{row['executions_per_s']:,.0f} ({row['concurrency']} in flight)")
+    return table
 
 
 @bench.command("pipeline")
