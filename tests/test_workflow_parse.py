@@ -319,3 +319,18 @@ def test_expressions_must_name_existing_tasks_and_declared_parameters() -> None:
         "'fetch'?)",
         "tasks.fetch.next[0].publish.v: task.nope: no task is named 'nope'",
     ]
+
+
+def test_retry_backoff_waits() -> None:
+    from attune.workflow import Backoff, RetryPolicy
+
+    def waits(backoff: Backoff, max_delay: float | None = None) -> list[float]:
+        policy = RetryPolicy(count=5, delay=2, backoff=backoff, max_delay=max_delay)
+        return [policy.delay_before(n) for n in range(1, 6)]
+
+    assert waits(Backoff.CONSTANT) == [2, 2, 2, 2, 2]
+    assert waits(Backoff.LINEAR) == [2, 4, 6, 8, 10]
+    assert waits(Backoff.EXPONENTIAL) == [2, 4, 8, 16, 32]
+    assert waits(Backoff.EXPONENTIAL, max_delay=10) == [2, 4, 8, 10, 10]
+    huge = RetryPolicy(count=100, delay=31_536_000, backoff=Backoff.EXPONENTIAL)
+    assert huge.delay_before(100) == 31_536_000  # never beyond a year

@@ -25,6 +25,8 @@ from attune.domain.params import ParamSchema
 ENGINE_COMMANDS = frozenset({"fail", "noop", "continue"})
 
 CancellationPolicy = Literal["allow_finish", "cancel_running"]
+#: No wait (delay, retry backoff) is longer than a year, whatever the backoff computes.
+MAX_WAIT_SECONDS = 31_536_000.0
 
 
 class Backoff(StrEnum):
@@ -78,7 +80,9 @@ class RetryPolicy(_Frozen):
                 wait = self.delay * retry_number
             case Backoff.EXPONENTIAL:
                 wait = self.delay * 2.0 ** min(retry_number - 1, 60)
-        return wait if self.max_delay is None else min(wait, self.max_delay)
+        if self.max_delay is not None:
+            wait = min(wait, self.max_delay)
+        return min(wait, MAX_WAIT_SECONDS)
 
 
 class TaskDef(_Frozen):
