@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import aiohttp
 
@@ -70,7 +71,14 @@ async def test_identity_lifecycle(platform: RunningPlatform) -> None:
         await admin.get("/auth/me", headers={"X-Attune-After-Sequence": str(done.sequence)})
         assert_error(await alice.post("/auth/login", json={
             "login": "alice", "password": "alice-password"}, token=None), 401, "UNAUTHORIZED")
-        login = await alice.login("alice", "alice-new-password")
+        await alice.login("alice", "alice-new-password")
+        # an administrator may set a password; alice may not set her own this way
+        assert_error(await alice.request("PUT", f"/api/v1/identities/{alice_id}", json={
+            "password": "alice-third-password"}), 403, "FORBIDDEN")
+        reset = await admin.request("PUT", f"/api/v1/identities/{alice_id}", json={
+            "password": "alice-third-password"})
+        assert reset.status == 200, reset.body
+        login = await alice.login("alice", "alice-third-password")
         refresh_token = login.data["refresh_token"]
 
         # freezing stops her tokens at once, and login and refresh too
@@ -78,7 +86,7 @@ async def test_identity_lifecycle(platform: RunningPlatform) -> None:
         assert frozen.status == 200 and frozen.data["frozen"] is True, frozen.body
         assert_error(await alice.get("/auth/me"), 403, "FORBIDDEN", "frozen")
         assert_error(await alice.post("/auth/login", json={
-            "login": "alice", "password": "alice-new-password"}, token=None),
+            "login": "alice", "password": "alice-third-password"}, token=None),
             403, "FORBIDDEN", "frozen")
         assert_error(await alice.post("/auth/refresh", json={
             "refresh_token": refresh_token}, token=None), 403, "FORBIDDEN", "frozen")
@@ -154,6 +162,19 @@ async def test_integration_tokens(platform: RunningPlatform) -> None:
                      401, "UNAUTHORIZED", "revoked")
         assert_error(await admin.post(f"/api/v1/identities/{me['id']}/integration-tokens/"
                                       "nope/revoke"), 404, "NOT_FOUND")
+
+        short = await admin.post(f"/api/v1/identities/{me['id']}/integration-tokens",
+                                 json={"label": "short", "ttl_seconds": 60})
+        assert short.data["expires_at"] is not None
+        assert (await service.post("/auth/token-login",
+                                   json={"token": short.data["token"]})).status == 200
+        real_clock = ctx.clock
+        ctx.clock = lambda: real_clock() + timedelta(seconds=61)
+        try:
+            assert_error(await service.post("/auth/token-login", json={
+                "token": short.data["token"]}), 401, "UNAUTHORIZED", "expired")
+        finally:
+            ctx.clock = real_clock
     # only the hash was ever recorded
     assert token.encode() not in await stream_bytes(ctx)
     assert token not in await table_text(ctx, "integration_tokens")
