@@ -65,6 +65,8 @@ class Peer:
 class FakeNotifier:
     def __init__(self, refuse_with: int | None = None) -> None:
         self.refuse_with = refuse_with
+        #: Ours reports the stream position in `welcome`; the original does not.
+        self.welcome_sequence: int | None = None
         self.peers: list[Peer] = []
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"ws://127.0.0.1:{self.listener.getsockname()[1]}/ws"
@@ -97,8 +99,11 @@ class FakeNotifier:
                       f"Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n").encode())
         peer = Peer(sock, headers)
         self.peers.append(peer)
-        peer.send({"type": "welcome", "client_id": f"client_{len(self.peers)}",
-                   "message": "Connected to Attune Notifier"})
+        welcome = {"type": "welcome", "client_id": f"client_{len(self.peers)}",
+                   "message": "Connected to Attune Notifier"}
+        if self.welcome_sequence is not None:
+            welcome["sequence"] = self.welcome_sequence
+        peer.send(welcome)
         # The client's frames are masked: the SDK's own reader unmasks them.
         reader = WebSocket(sock, rest)
         try:
@@ -202,13 +207,47 @@ def test_reconnects_resubscribing_since_the_last_sequence(
         assert second.received == [{"type": "subscribe", "filter": "trigger_ref:mypack.tick",
                                     "since": 41}]
         second.send(lifecycle(2, "rule.updated", 42, trigger_params={"v": 2}, active=True))
-        second.send({"type": "resync", "message": "you fell behind"})
-        third = wait_for(lambda: len(notifier.peers) == 3 and notifier.peers[2].received
-                         and notifier.peers[2])
-        assert third.received[0]["since"] == 42
+        # dropped for reading too slowly: subscribe again, on the same connection, from
+        # the sequence the notifier names
+        second.send({"type": "resync", "sequence": 45, "dropped": 3})
+        wait_for(lambda: len(second.received) == 2)
+        assert second.received[1] == {"type": "subscribe", "filter": "trigger_ref:mypack.tick",
+                                      "since": 45}
+        assert len(notifier.peers) == 2
         assert sensor.calls == [("created", "mypack.r1", {}), ("created", "mypack.r2", {}),
                                 ("disabled", "mypack.r2", {"v": 2}),
                                 ("created", "mypack.r2", {"v": 2})]
+    finally:
+        listener.stop()
+
+
+def test_first_since_is_the_welcome_position(notifier: FakeNotifier,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # a change made while the subscription is on its way is read back, not missed
+    notifier.welcome_sequence = 17
+    monkeypatch.setenv("ATTUNE_SENSOR_TRIGGER_TYPES", "mypack.tick")
+    sensor = Recorder({"ATTUNE_API_TOKEN": "t", "ATTUNE_NOTIFIER_WS_URL": notifier.url})
+    listener = start(sensor)
+    try:
+        peer = wait_for(lambda: notifier.peers and notifier.peers[0].received
+                        and notifier.peers[0])
+        assert peer.received == [{"type": "subscribe", "filter": "trigger_ref:mypack.tick",
+                                  "since": 17}]
+    finally:
+        listener.stop()
+
+
+def test_bootstrap_position_is_the_first_since(notifier: FakeNotifier,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    notifier.welcome_sequence = 17
+    monkeypatch.setenv("ATTUNE_SENSOR_TRIGGER_TYPES", "mypack.tick")
+    monkeypatch.setenv("ATTUNE_SENSOR_TRIGGERS_SEQUENCE", "12")
+    sensor = Recorder({"ATTUNE_API_TOKEN": "t", "ATTUNE_NOTIFIER_WS_URL": notifier.url})
+    listener = start(sensor)
+    try:
+        peer = wait_for(lambda: notifier.peers and notifier.peers[0].received
+                        and notifier.peers[0])
+        assert peer.received[0]["since"] == 12
     finally:
         listener.stop()
 

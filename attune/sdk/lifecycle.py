@@ -5,10 +5,11 @@
 
 * Reconnects after any failure (after `reconnect_delay`), and before the token expires
   or as soon as it was rotated (checked every `recv_timeout`), with the new token.
-* Resubscribes with `since: <last sequence seen>` so nothing published while it was
-  away is lost (the notifier replays it in order); a `resync` answer (we fell behind)
-  is handled the same way. `ATTUNE_SENSOR_TRIGGERS_SEQUENCE`, when the sensor service
-  sets it, is the position of the bootstrap rules and the first `since`.
+* Subscribes with `since: <last sequence seen>` so nothing published while it was away
+  is lost (the notifier reads it back in order). On a first connection that is the
+  position the notifier's `welcome` reports, or `ATTUNE_SENSOR_TRIGGERS_SEQUENCE` when
+  the sensor service sets it (the position of the bootstrap rules). A `resync` (we read
+  too slowly and some were dropped) subscribes again from the sequence it names.
 * A compact payload (`auth_mode: "deferred"`, no `trigger_params`) is completed from
   `GET /api/v1/rules/{ref}`.
 * `ws://` only to a loopback host unless `ATTUNE_ALLOW_INSECURE_NOTIFIER_WS` is set.
@@ -110,11 +111,8 @@ class LifecycleListener:
         ws = connect(ctx.notifier_ws_url, headers={"Authorization": f"Bearer {token}"})
         self._ws = ws
         try:
-            for ref in refs:
-                message: dict[str, Any] = {"type": "subscribe", "filter": f"trigger_ref:{ref}"}
-                if self.last_sequence is not None:
-                    message["since"] = self.last_sequence
-                ws.send(json.dumps(message))
+            self._greeted(ws)
+            self._subscribe(ws, refs, self.last_sequence)
             self.subscribed.set()
             while not self._done():
                 try:
@@ -124,12 +122,33 @@ class LifecycleListener:
                         self.log.info("reconnecting with the current token")
                         return
                     continue
-                if not self._handle(raw):
-                    return
+                self._handle(ws, refs, raw)
         finally:
             self._ws = None
             self.subscribed.clear()
             ws.close()
+
+    def _greeted(self, ws: WebSocket) -> None:
+        """Read the `welcome`. Ours carries the stream position: on a first connection
+        that is where `since` starts, so a change made while the subscriptions are on
+        their way is not missed (the protocol has no acknowledgement to wait for)."""
+        try:
+            raw = ws.recv(self.recv_timeout)
+        except TimeoutError:
+            return
+        message = _json(raw)
+        if message is not None and message.get("type") == "welcome":
+            if self.last_sequence is None:
+                self.last_sequence = _int(message.get("sequence"))
+            return
+        self._handle(ws, [], raw)
+
+    def _subscribe(self, ws: WebSocket, refs: list[str], since: int | None) -> None:
+        for ref in refs:
+            message: dict[str, Any] = {"type": "subscribe", "filter": f"trigger_ref:{ref}"}
+            if since is not None:
+                message["since"] = since
+            ws.send(json.dumps(message))
 
     def _should_reconnect(self, token: str) -> bool:
         ctx = self.sensor.context
@@ -139,16 +158,12 @@ class LifecycleListener:
             return False  # the state file is unreadable right now: keep what works
         return state.token != token or state.expires_within(ctx.token_reconnect_window_seconds)
 
-    def _handle(self, raw: str | bytes) -> bool:
-        """Handle one frame; False to reconnect (a `resync`)."""
-        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-        try:
-            message = json.loads(text)
-        except ValueError:
-            self.log.warning("notifier sent invalid JSON", extra={"frame": text[:200]})
-            return True
-        if not isinstance(message, dict):
-            return True
+    def _handle(self, ws: WebSocket, refs: list[str], raw: str | bytes) -> None:
+        message = _json(raw)
+        if message is None:
+            self.log.warning("notifier sent a frame that is not a JSON object",
+                             extra={"frame": str(raw)[:200]})
+            return
         kind = message.get("type")
         if kind == "notification":
             payload = message.get("payload")
@@ -158,12 +173,15 @@ class LifecycleListener:
             if sequence is not None:
                 self.last_sequence = sequence
         elif kind == "resync":
-            self.log.warning("notifier says we fell behind; resubscribing from the last "
-                             "change seen", extra={"since": self.last_sequence})
-            return False
+            # We read too slowly and the notifier dropped some: it has sent everything up
+            # to `sequence`; subscribing again from there reads the rest back.
+            since = _int(message.get("sequence"))
+            since = self.last_sequence if since is None else since
+            self.log.warning("notifier dropped notifications; reading them back",
+                             extra={"since": since})
+            self._subscribe(ws, refs, since)
         elif kind == "error":
             self.log.warning("notifier error", extra={"error": message.get("message")})
-        return True
 
     def _apply(self, payload: dict[str, Any]) -> None:
         try:
@@ -197,6 +215,15 @@ class LifecycleListener:
         if known is None:
             return None
         return {**payload, "trigger_params": known.trigger_params}
+
+
+def _json(raw: str | bytes) -> dict[str, Any] | None:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    try:
+        message = json.loads(text)
+    except ValueError:
+        return None
+    return message if isinstance(message, dict) else None
 
 
 def _int(value: Any) -> int | None:
