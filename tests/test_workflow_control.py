@@ -299,3 +299,24 @@ def test_rerun_resumes_items_a_failure_held_back() -> None:
     assert driver.order()[3:] == ["each[1]", "bad", "each[2]"]  # each was ready first
     assert finished is not None and finished.status == "succeeded"
     assert driver.state.task_view["each"]["status"] == "succeeded"
+
+
+def test_summary_lists_task_runs_with_their_children() -> None:
+    from attune.workflow.view import summary
+
+    driver = Driver("""
+        version: "1.0"
+        tasks:
+          - {name: a, action: core.noop, next: [{do: each}]}
+          - {name: each, action: core.noop, with_items: "{{ range(5) }}", concurrency: 2}
+    """)
+    driver.step()
+    driver.step()
+    shown = summary(driver.state)
+    assert shown["status"] == "running"
+    assert shown["tasks"] == [
+        {"task": "a", "run": 1, "status": "succeeded", "via": None, "attempts": 1},
+        {"task": "each", "run": 1, "status": "running", "via": "a#1", "attempts": 1,
+         "items": {"total": 5, "children": 5, "concurrency": 2, "pending": 2, "running": 2,
+                   "succeeded": 1}}]
+    assert [c["item"] for c in shown["in_flight"]] == [1, 2]
