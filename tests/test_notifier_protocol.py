@@ -11,9 +11,10 @@ import aiohttp
 import pytest
 
 from attune.app.context import Context
+from attune.bench.notifier_clients import connect as raw_connect
 from attune.notifier.notification import Notification
 from attune.notifier.service import Notifier
-from tests.conftest import RunningPlatform, start_platform, stop_platform
+from tests.conftest import RunningPlatform, eventually, start_platform, stop_platform
 from tests.notifier_client import admin_token, connect, notifier_up, ws_url
 
 
@@ -99,41 +100,62 @@ async def test_bad_frames_get_error_frames_and_the_socket_stays_open(
         assert not client.ws.closed
 
 
-def _fake(sequence: int) -> Notification:
+def _fake(sequence: int, *, big: bool = False) -> Notification:
+    # ~7 kB, just under the size above which payloads go out compact
+    payload: dict[str, object] = {f"field{i}": "x" * 190 for i in range(34)} if big else {}
     return Notification(notification_type="execution_created", entity_type="execution",
-                        entity_id=sequence, payload={"id": sequence},
+                        entity_id=sequence, payload={"id": sequence, **payload},
                         timestamp=datetime.now(UTC), sequence=sequence,
                         resource="executions")
 
 
-async def test_a_slow_client_gets_resync_and_stays_usable_others_get_everything(
+async def test_a_client_that_stops_reading_gets_resync_and_stays_usable(
         ctx: Context, notifier: Notifier) -> None:
     token = await admin_token(ctx)
-    async with connect(ctx.settings, token) as slow, connect(ctx.settings, token) as fast:
+    got: dict[str, list[int]] = {"slow": [], "fast": []}
+    slow = await raw_connect("127.0.0.1", ctx.settings.notifier_port, token,
+                             lambda seq, _: got["slow"].append(seq))
+    fast = await raw_connect("127.0.0.1", ctx.settings.notifier_port, token,
+                             lambda seq, _: got["fast"].append(seq))
+    try:
         for client in (slow, fast):
-            await client.next_of("welcome")
-            await client.subscribe("entity_type:execution")
-        base = notifier.hub.position + 1000
-        # the writers get no turn while notifications are handed over in one go: the
-        # slow one is offered 4 first and its queue of 3 overflows
+            client.send_text({"type": "subscribe", "filter": "entity_type:execution"})
+            await client.next_control("subscribed")
         slow_connection = next(c for c in notifier.connections if c.client_id == "client_1")
-        for n in range(1, 5):
-            slow_connection.offer(_fake(base + n))
-        for n in (5, 6):
-            notifier.hub.fan_out(_fake(base + n))
-        resync = await slow.next()
-        assert resync["type"] == "resync"
-        assert resync["dropped"] == 3  # 1..3
-        assert resync["sequence"] == 0  # nothing was delivered before the gap
-        assert [(await slow.next())["sequence"] for _ in range(3)] == [
-            base + 4, base + 5, base + 6]
-        assert [(await fast.next())["sequence"] for _ in range(2)] == [base + 5, base + 6]
+        assert slow.transport is not None
+        slow.transport.pause_reading()  # stops reading: its buffers fill, then its queue
+        base = notifier.hub.position + 1000
+        sent: list[int] = []
+        while not slow_connection.dropped and len(sent) < 50_000:
+            sent.append(base + len(sent))
+            notifier.hub.fan_out(_fake(sent[-1], big=True))
+            if len(sent) % 10 == 0:
+                await asyncio.sleep(0.005)  # the fast one reads meanwhile
+        for _ in range(2):  # what comes after the gap
+            sent.append(base + len(sent))
+            notifier.hub.fan_out(_fake(sent[-1], big=True))
+        await eventually(lambda: _ends_with(got["fast"], sent[-1]))
+        assert got["fast"] == sent  # the other client lost nothing and waited for nothing
+        slow.transport.resume_reading()
+        await eventually(lambda: _ends_with(got["slow"], sent[-1]))
+        resync = await slow.next_control("resync")
+        missing = sorted(set(sent) - set(got["slow"]))
+        assert missing and resync["dropped"] == len(missing)
+        assert resync["sequence"] == max(s for s in got["slow"] if s < missing[0])
+        assert missing == list(range(missing[0], missing[-1] + 1))  # one gap
+        assert got["slow"] == sorted(set(got["slow"]))  # in order, nothing twice
         # still usable: answers pings and receives what comes next
-        await slow.send(type="ping")
-        assert (await slow.next())["type"] == "pong"
-        notifier.hub.fan_out(_fake(base + 7))
-        assert (await slow.next())["sequence"] == base + 7
-        assert (await fast.next())["sequence"] == base + 7
+        slow.send_text({"type": "ping"})
+        await slow.next_control("pong")
+        notifier.hub.fan_out(_fake(sent[-1] + 1))
+        await eventually(lambda: _ends_with(got["slow"], sent[-1] + 1))
+    finally:
+        slow.close()
+        fast.close()
+
+
+async def _ends_with(values: list[int], last: int) -> bool:
+    return bool(values) and values[-1] == last
 
 
 async def test_sensor_tokens_may_only_watch_their_triggers(ctx: Context,

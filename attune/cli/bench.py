@@ -23,6 +23,7 @@ from rich.progress import (
 from rich.table import Table
 
 import attune.log as log
+from attune.bench import notifier as notifier_bench
 from attune.bench import pipeline as pipeline_bench
 from attune.bench import rules as rules_bench
 from attune.bench import runtimes as runtimes_bench
@@ -264,6 +265,59 @@ def render_rules(report: dict[str, Any]) -> Table:
          f"({lat['events']} events)"),
         ("(b) webhook HTTP response",
          f"p50 {lat['http_p50_ms']:.1f} ms, p99 {lat['http_p99_ms']:.1f} ms"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+@bench.command("notifier")
+@click.option("--clients", "-c", default=500, show_default=True, type=click.IntRange(min=1),
+              help="WebSocket clients, each subscribed to every execution.")
+@click.option("--rate", default=200.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Notifications per second (execution requests appended).")
+@click.option("--duration", default=10.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds of the measured window.")
+@common_options
+def notifier(clients: int, rate: float, duration: float, worker_concurrency: int,
+             nats_url: str | None, database_url: str | None, output: str,
+             quiet: bool) -> None:
+    """Measure the notifier: CLIENTS WebSocket clients subscribed to executions while
+    RATE notifications per second flow; delivery latency p50/p99 (append -> frame read
+    by the client) and the notifier's CPU time per 1,000 deliveries.
+
+    The notifier runs alone in a child process (`attune serve notifier`); the clients
+    and the load run in this process (no worker runs: --worker-concurrency is unused).
+    Starts its own NATS and PostgreSQL unless --nats-url and --database-url are given.
+    """
+    options = notifier_bench.Options(clients=clients, rate=rate, duration=duration,
+                                     nats_url=nats_url, database_url=database_url)
+    _run(lambda progress: notifier_bench.run(options, progress), quiet=quiet, output=output,
+         render=render_notifier)
+
+
+def render_notifier(report: dict[str, Any]) -> Table:
+    setup, got, lat, cpu = (report["setup"], report["deliveries"], report["latency"],
+                            report["cpu"])
+    table = _table("attune bench notifier", report)
+
+    def ms(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.1f} ms"
+
+    per_1000 = cpu["notifier_ms_per_1000_deliveries"]
+    rows: list[tuple[str, str]] = [
+        ("clients", f"{setup['clients']} WebSockets, filter {setup['filter']}"),
+        ("load", f"{setup['notifications']:,} {setup['notification']} at "
+                 f"{setup['rate_per_s']:g}/s for {setup['seconds']:g} s "
+                 f"(sent at {setup['sent_per_s']:,.0f}/s)"),
+        ("deliveries", f"{got['measured']:,} of {got['expected']:,} "
+                       f"({got['per_s']:,.0f}/s; resyncs: {got['resyncs']})"),
+        ("delivery latency", f"p50 {ms(lat['p50_ms'])}, p99 {ms(lat['p99_ms'])}, "
+                             f"max {ms(lat['max_ms'])}"),
+        ("notifier CPU per 1,000 deliveries",
+         "n/a" if per_1000 is None else f"{per_1000:.1f} ms "
+         f"({cpu['notifier_cores_busy']:.2f} cores busy)"),
+        ("clients + load CPU (this process)", f"{cpu['clients_and_load_seconds']:.1f} s"),
     ]
     for name, value in rows:
         table.add_row(name, value)

@@ -1,17 +1,19 @@
-"""One WebSocket client: its filters, its bounded queue and the one task that writes to
-its socket.
+"""One WebSocket client: its filters, its bounded queue and how frames reach its socket.
 
-* The hub `offer`s notifications without waiting: after this connection's permission
-  check they go into its queue. When the queue is full it is emptied and a `resync`
-  marker takes its place: the client learns up to which sequence it has everything
-  (`{"type": "resync", "sequence": S, "dropped": n}`) and goes on receiving live
-  notifications; `subscribe` with `since: S` reads the dropped ones back.
-* The writer never sends a notification at or below the last sequence it sent, so
-  nothing arrives twice.
+* The hub `offer`s notifications without waiting. When the connection is idle (nothing
+  queued or being read back, its socket's send buffer below `BUFFER_LIMIT`) the frames
+  are written to the socket at once, one write per batch the hub handles: no task switch
+  per delivery. Otherwise they go into the connection's queue, which its writer task
+  empties at the pace the client reads.
+* When the queue is full it is emptied and a `resync` frame goes out before whatever
+  comes next: `{"type": "resync", "sequence": S, "dropped": n}` says the client has
+  everything up to S; `subscribe` with `since: S` reads the dropped ones back. The
+  client stays connected and keeps receiving live notifications.
+* Nothing is sent twice: a notification at or below the last sequence sent is skipped.
 * `subscribe` with `since: N` reads the stream back from N + 1 up to the hub's position
   at that moment, then carries on with the queue, which holds exactly what came later.
 * The token's expiry closes the socket with 4401: on a timer, before each message the
-  client sends and before each frame written.
+  client sends and before each write.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import attune.log as log
 from attune.eventstore.store import EventStore
 from attune.notifier.access import Access
 from attune.notifier.filters import FilterError, parse
+from attune.notifier.frames import text_frame
 from attune.notifier.hub import Hub
 from attune.notifier.notification import Notification
 from attune.notifier.replay import MAX_REPLAY, replay
@@ -40,12 +43,19 @@ TOKEN_EXPIRED = 4401
 #: sends more than this without reading is closed (1008, policy violation).
 CONTROL_LIMIT = 256
 QUEUE_LIMIT = 1000
+#: Bytes waiting in the socket's send buffer above which the client counts as slow:
+#: frames then queue up (bounded) instead of piling up in memory.
+BUFFER_LIMIT = 256 * 1024
+#: How often a writer waiting for a slow client's buffer to drain looks again.
+DRAIN_POLL = 0.005
 
 
 class Connection:
-    def __init__(self, ws: web.WebSocketResponse, hub: Hub, store: EventStore,
-                 access: Access, client_id: str, *, queue_limit: int = QUEUE_LIMIT) -> None:
+    def __init__(self, ws: web.WebSocketResponse, transport: Any, hub: Hub,
+                 store: EventStore, access: Access, client_id: str, *,
+                 queue_limit: int = QUEUE_LIMIT) -> None:
         self.ws = ws
+        self.transport = transport
         self.hub = hub
         self.store = store
         self.access = access
@@ -53,28 +63,50 @@ class Connection:
         self.queue_limit = queue_limit
         self.filters: set[str] = set()
         self.queue: deque[Notification] = deque()
+        self.control: deque[bytes] = deque()
         #: Notifications dropped since the last `resync` was written (0: none): the
         #: queue is emptied when they are, so the gap is always before its first item.
         self.dropped = 0
-        self.control: deque[bytes] = deque()
         self.wake = asyncio.Event()
         self.last_sent = 0
         #: A pending read-back (since, upto); `generation` tells a running one it is stale.
         self.pending_replay: tuple[int, int] | None = None
+        self.replaying = False
         self.generation = 0
         self.expires_at = float(access.claims.exp)
 
     # -- from the hub (synchronous, never waits) -----------------------------------------
 
     def offer(self, notification: Notification) -> None:
-        if not self.access.may_see(notification):
+        self.offer_many([notification])
+
+    def offer_many(self, notifications: list[Notification]) -> None:
+        """`notifications` (in stream order) match one of this connection's filters."""
+        visible = [n for n in notifications if self.access.may_see(n)]
+        if not visible:
+            return
+        if self._idle():
+            frames = [n.frame for n in visible if n.sequence > self.last_sent]
+            if frames:
+                self.transport.write(b"".join(frames) if len(frames) > 1 else frames[0])
+                self.last_sent = max(self.last_sent, visible[-1].sequence)
             return
         queue = self.queue
-        if len(queue) >= self.queue_limit:
-            self.dropped += len(queue)
-            queue.clear()
-        queue.append(notification)
+        for notification in visible:
+            if len(queue) >= self.queue_limit:
+                self.dropped += len(queue)
+                queue.clear()
+            queue.append(notification)
         self.wake.set()
+
+    def _idle(self) -> bool:
+        """Frames may be written right now, in order, without waiting."""
+        transport = self.transport
+        return (not self.queue and not self.control and not self.dropped
+                and self.pending_replay is None and not self.replaying
+                and transport is not None and not transport.is_closing()
+                and transport.get_write_buffer_size() <= BUFFER_LIMIT
+                and time.time() < self.expires_at)
 
     # -- the connection's life -------------------------------------------------------
 
@@ -188,10 +220,10 @@ class Connection:
             asyncio.get_running_loop().create_task(
                 self.close(1008, "too many messages without reading the answers"))
             return
-        self.control.append(orjson.dumps(frame))
+        self.control.append(text_frame(orjson.dumps(frame)))
         self.wake.set()
 
-    # -- the writer ------------------------------------------------------------------
+    # -- the writer (everything that cannot be written at once) --------------------------
 
     def matches(self, notification: Notification) -> bool:
         return (not self.filters.isdisjoint(notification.filter_keys())
@@ -206,11 +238,11 @@ class Connection:
                     continue
                 if self.dropped:
                     dropped, self.dropped = self.dropped, 0
-                    await self._send(orjson.dumps(
+                    await self._send(text_frame(orjson.dumps(
                         {"type": "resync", "sequence": self.last_sent, "dropped": dropped,
                          "message": "notifications were dropped because this client read "
                                     "too slowly; subscribe again with since: <sequence> "
-                                    "to read them back"}))
+                                    "to read them back"})))
                     continue
                 if not self.queue:
                     if not self.control:
@@ -219,14 +251,15 @@ class Connection:
                     continue
                 item = self.queue.popleft()
                 if item.sequence > self.last_sent:
-                    await self._send(item.wire)
                     self.last_sent = item.sequence
+                    await self._send(item.frame)
         except (ConnectionError, RuntimeError) as exc:  # the socket went away
             _log.debug("notifier.write_stopped", client_id=self.client_id, error=repr(exc))
 
     async def _replay(self, since: int, upto: int) -> None:
         generation = self.generation
         self.pending_replay = None
+        self.replaying = True
         self.last_sent = since
         try:
             async with contextlib.aclosing(replay(self.hub.nc, self.store, since, upto,
@@ -236,7 +269,7 @@ class Connection:
                         return  # a newer `since` replaces this read-back
                     await self._flush_control()
                     if notification.sequence > self.last_sent and self.matches(notification):
-                        await self._send(notification.wire)
+                        await self._send(notification.frame)
                     self.last_sent = max(self.last_sent, notification.sequence)
         except (ConnectionError, RuntimeError):
             raise
@@ -245,6 +278,8 @@ class Connection:
             self.error(f"reading back from {since} failed ({exc.__class__.__name__}); "
                        "subscribe again with since to retry")
             return
+        finally:
+            self.replaying = False
         if generation == self.generation:
             self.last_sent = max(self.last_sent, upto)
 
@@ -252,8 +287,16 @@ class Connection:
         while self.control:
             await self._send(self.control.popleft())
 
-    async def _send(self, data: bytes) -> None:
+    async def _send(self, frame: bytes) -> None:
+        """Write one frame, then wait while the client's send buffer is over the limit."""
         if self._expired():
             await self.close(TOKEN_EXPIRED, "token expired")
             raise ConnectionError("token expired")
-        await self.ws.send_frame(data, WSMsgType.TEXT)
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            raise ConnectionError("the client's connection is closed")
+        transport.write(frame)
+        # the transport offers no public "drained" event to wait on: look again shortly
+        while (transport.get_write_buffer_size() > BUFFER_LIMIT  # noqa: ASYNC110
+               and not transport.is_closing()):
+            await asyncio.sleep(DRAIN_POLL)

@@ -4,7 +4,7 @@ connection with a matching filter. Handing over is a non-blocking put into the
 connection's own bounded queue, so a slow client never delays the others.
 
 `position` is the sequence of the last stream message handled. It moves and the
-notification is handed over in one step of the event loop, which is what lets a
+notifications of a fetched batch are handed over in one step of the event loop, which is what lets a
 `since` subscription switch from replay to live without gap or duplicate: whatever is at
 or below `position` when it subscribes is replayed from the stream, the rest arrives
 live (see `connection`).
@@ -32,7 +32,7 @@ FETCH = 256
 
 
 class Subscriber(Protocol):
-    def offer(self, notification: Notification) -> None: ...
+    def offer_many(self, notifications: list[Notification]) -> None: ...
 
 
 class Hub:
@@ -58,16 +58,26 @@ class Hub:
             if not subscribers:
                 del self.index[filter_text]
 
-    def fan_out(self, notification: Notification) -> None:
+    def fan_out(self, *notifications: Notification) -> None:
+        """Hand `notifications` (in stream order) to every subscriber with a matching
+        filter: each gets its share in one call."""
         index = self.index
-        targets: set[Subscriber] = set()
-        for key in notification.filter_keys():
-            subscribers = index.get(key)
-            if subscribers:
-                targets |= subscribers
-        for subscriber in targets:
-            subscriber.offer(notification)
-        self.delivered += len(targets)
+        shares: dict[Subscriber, list[Notification]] = {}
+        for notification in notifications:
+            targets: set[Subscriber] = set()
+            for key in notification.filter_keys():
+                subscribers = index.get(key)
+                if subscribers:
+                    targets |= subscribers
+            for subscriber in targets:
+                share = shares.get(subscriber)
+                if share is None:
+                    shares[subscriber] = [notification]
+                else:
+                    share.append(notification)
+            self.delivered += len(targets)
+        for subscriber, share in shares.items():
+            subscriber.offer_many(share)
 
     # -- the consumer --------------------------------------------------------------
 
@@ -86,6 +96,8 @@ class Hub:
                 raise
             except Exception as exc:
                 _log.warning("notifier.restart", error=repr(exc), position=self.position)
+                # a batch mapped in part may have moved the caches past `position`
+                self.mapper = Mapper(self.mapper.store)
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(stop.wait(), backoff)
                 backoff = min(backoff * 2, 5.0)
@@ -103,28 +115,33 @@ class Hub:
                     msgs = await sub.fetch(FETCH, timeout=0.5)
                 except (TimeoutError, FetchTimeoutError):
                     continue
+                batch: list[Notification] = []
+                last = self.position
                 for msg in msgs:
                     seq = msg.metadata.sequence.stream
-                    if seq <= self.position:
+                    if seq <= last:
                         continue
-                    try:
-                        envelope = decode_message(seq, msg.subject, msg.data, msg.headers)
-                    except Exception as exc:  # an event type this version does not know
-                        _log.error("notifier.undecodable", seq=seq, subject=msg.subject,
-                                   error=repr(exc))
-                        self.position = seq
-                        continue
-                    try:
-                        notifications = await self.mapper.map(envelope)
-                    except (nats.errors.Error, OSError):
-                        raise  # the stream is unreachable: start again after `position`
-                    except Exception as exc:  # a bug or odd history: skip, never stall
-                        _log.exception("notifier.unmappable", seq=seq, error=repr(exc))
-                        notifications = []
-                    # no await from here on: position and hand-over are one step
-                    self.position = seq
-                    for notification in notifications:
-                        self.fan_out(notification)
+                    last = seq
+                    batch.extend(await self._map(seq, msg.subject, msg.data, msg.headers))
+                # no await from here on: position and hand-over are one step
+                self.position = last
+                if batch:
+                    self.fan_out(*batch)
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
+
+    async def _map(self, seq: int, subject: str, data: bytes,
+                   headers: dict[str, str] | None) -> list[Notification]:
+        try:
+            envelope = decode_message(seq, subject, data, headers)
+        except Exception as exc:  # an event type this version does not know
+            _log.error("notifier.undecodable", seq=seq, subject=subject, error=repr(exc))
+            return []
+        try:
+            return await self.mapper.map(envelope)
+        except (nats.errors.Error, OSError):
+            raise  # the stream is unreachable: start again after `position`
+        except Exception as exc:  # a bug or odd history: skip, never stall
+            _log.exception("notifier.unmappable", seq=seq, error=repr(exc))
+            return []

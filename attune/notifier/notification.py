@@ -11,6 +11,8 @@ from typing import Any
 
 import orjson
 
+from attune.notifier.frames import text_frame
+
 #: Payloads larger than this go out compact with `auth_mode: "deferred"`: the client
 #: fetches the entity through the API (as the original does above 7000 bytes).
 MAX_PAYLOAD_BYTES = 7000
@@ -32,11 +34,11 @@ class Notification:
     #: The entity as a list row of the API shows it, for RBAC constraints (pack_refs,
     #: refs, owner); the payload when None.
     target_row: dict[str, Any] | None = None
-    wire: bytes = field(init=False, repr=False, compare=False)
+    #: The WebSocket frame of this notification, built once and sent as is to everyone.
+    frame: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # built once here, sent as is to every recipient
-        object.__setattr__(self, "wire", orjson.dumps(self.as_dict()))
+        object.__setattr__(self, "frame", text_frame(orjson.dumps(self.as_dict())))
 
     @property
     def row(self) -> dict[str, Any]:

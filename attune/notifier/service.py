@@ -58,7 +58,7 @@ class Notifier:
                                    heartbeat=HEARTBEAT_SECONDS,
                                    max_msg_size=MAX_CLIENT_MESSAGE)
         await ws.prepare(request)
-        connection = Connection(ws, self.hub, self.ctx.store,
+        connection = Connection(ws, request.transport, self.hub, self.ctx.store,
                                 Access(caller.identity, caller.claims),
                                 f"client_{next(self._ids)}", queue_limit=self.queue_limit)
         self.connections.add(connection)
