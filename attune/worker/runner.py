@@ -78,8 +78,10 @@ async def run(req: RunRequest, cancel: asyncio.Event | None = None,
         return Outcome(exit_code=None, error=str(exc),
                        duration_ms=int((time.monotonic() - started) * 1000))
     if plan.builtin == "http_request":
-        return await http_request.run(req.parameters, timeout_seconds=req.timeout_seconds,
-                                      cancel=cancel or asyncio.Event())
+        answer = await http_request.run(req.parameters, timeout_seconds=req.timeout_seconds,
+                                        cancel=cancel or asyncio.Event())
+        logs.write("stdout", answer.stdout.encode())  # its result is its output, as for others
+        return answer
     argv, env, payload, param_file = plan.argv, plan.env, plan.stdin, plan.param_file
     try:
         proc = await (spawner or cold_start)(argv, env, plan.cwd)
