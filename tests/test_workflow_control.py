@@ -226,9 +226,9 @@ def test_abandoned_and_cancelled_children_count_as_unhandled_failures() -> None:
 
 
 def test_a_loop_of_routing_tasks_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
-    from attune.workflow import conductor
+    from attune.workflow import step
 
-    monkeypatch.setattr(conductor, "MAX_STARTS_PER_DECISION", 50)
+    monkeypatch.setattr(step, "MAX_STARTS_PER_DECISION", 50)
     driver = Driver("""
         version: "1.0"
         tasks:

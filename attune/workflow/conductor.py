@@ -23,7 +23,6 @@ children in flight (a sliding window) and results in item order; retries per chi
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,32 +35,18 @@ from attune.workflow.commands import (
     CancelTimers,
     ChildEnded,
     Decision,
-    FinishWorkflow,
     Pause,
-    RequestChild,
     Rerun,
     Resume,
     ScheduleTimer,
-    SignalChildren,
     TimerFired,
     WorkflowCommand,
 )
 from attune.workflow.events import (
     ChildFinished,
     ChildKey,
-    ChildNotStarted,
-    ChildRequested,
-    FinalStatus,
     RetryDue,
-    TaskDelayed,
-    TaskFinished,
-    TaskStarted,
-    TransitionTaken,
     WorkflowCancelRequested,
-    WorkflowEvent,
-    WorkflowFailing,
-    WorkflowFinished,
-    WorkflowPaused,
     WorkflowPauseRequested,
     WorkflowRerunStarted,
     WorkflowResumed,
@@ -69,14 +54,8 @@ from attune.workflow.events import (
 )
 from attune.workflow.model import TaskDef, WorkflowDef
 from attune.workflow.scope import Judged, Keystore, KeystoreView, context
-from attune.workflow.state import Run, RunKey, WorkflowState, delay_timer, evolve
-
-#: Task starts in one decision before it is taken for a loop of routing-only tasks
-#: (tasks without an action never wait, so such a loop would never yield).
-MAX_STARTS_PER_DECISION = 10_000
-#: How a workflow ends from the status it is in when nothing is left to run.
-_FINAL_STATUS: dict[str, FinalStatus] = {"running": "succeeded", "failing": "failed",
-                                         "canceling": "cancelled"}
+from attune.workflow.state import Run, WorkflowState, evolve, retry_timer
+from attune.workflow.step import Step
 
 
 def start(definition: WorkflowDef, parameters: Mapping[str, Any], *, now: datetime,
@@ -105,7 +84,7 @@ def start(definition: WorkflowDef, parameters: Mapping[str, Any], *, now: dateti
     started = WorkflowStarted(at=now, definition=definition, parameters=params, vars=variables,
                               config=dict(config or {}), system=system_ns)
     state = evolve(None, started)
-    step = _Step(state, now, keystore)
+    step = Step(state, now, keystore)
     step.decision.events.append(started)
     for name in state.graph.entries:
         step.activate(name, None)
@@ -118,14 +97,14 @@ def decide(state: WorkflowState, command: WorkflowCommand, *, now: datetime,
     """The events and effects `command` produces; applied to `state` as they are made.
     Duplicate or stale inputs (a child result delivered twice, a timer already
     handled, a child of a finished workflow) produce an empty decision."""
-    step = _Step(state, now, keystore)
+    step = Step(state, now, keystore)
     if state.finished and not isinstance(command, Rerun):
         return step.decision
     match command:
         case ChildEnded():
-            step.child_ended(command)
+            _child_ended(step, command)
         case TimerFired():
-            step.timer_fired(command.timer)
+            _timer_fired(step, command.timer)
         case Pause():
             if state.status == "running":
                 step.emit(WorkflowPauseRequested(at=now, by=command.by))
@@ -136,377 +115,108 @@ def decide(state: WorkflowState, command: WorkflowCommand, *, now: datetime,
                 step.signal("resume")
         case Cancel():
             if state.status != "canceling":
-                step.cancel(command.by)
+                _cancel(step, command.by)
         case Rerun():
-            step.rerun(command)
+            _rerun(step, command)
     step.settle()
     return step.decision
 
 
-class _Step:
-    """One decision in the making: emits events (applying each), collects effects."""
+# -- inputs -------------------------------------------------------------------------
 
-    def __init__(self, state: WorkflowState, now: datetime, keystore: Keystore | None) -> None:
-        self.state = state
-        self.now = now
-        self.keystore = KeystoreView(keystore)
-        self.decision = Decision()
-        self.settled: deque[RunKey] = deque()
-        self.queued: set[RunKey] = set()
-        self.starts = 0
-
-    def emit(self, event: WorkflowEvent) -> None:
-        evolve(self.state, event)
-        self.decision.events.append(event)
-
-    def signal(self, signal: Any) -> None:
-        if self.state.in_flight:
-            self.decision.effects.append(
-                SignalChildren(signal=signal, children=tuple(self.state.in_flight)))
-
-    def fail(self, error: str, run: Run | None = None) -> None:
-        affected = self._timer_runs()
-        timers = tuple(self.state.timers)
-        self.emit(WorkflowFailing(at=self.now, error=error, task=run.task if run else None,
-                                  run=run.run if run else None))
-        if timers:
-            self.decision.effects.append(CancelTimers(timers=timers))
-        self._check_settled(affected)
-
-    def _timer_runs(self) -> list[RunKey]:
-        return [(t.task, t.run) if isinstance(t, ChildKey) else t
-                for t in self.state.timers.values()]
-
-    def _check_settled(self, keys: list[RunKey]) -> None:
-        for key in keys:
-            run = self.state.runs[key]
-            if run.status == "running" and self._is_settled(run):
-                self._queue(run)
-
-    # -- inputs ------------------------------------------------------------------------
-
-    def child_ended(self, command: ChildEnded) -> None:
-        child = command.child
-        if child not in self.state.in_flight:
-            return  # a duplicate delivery, or a child of an earlier attempt
-        run = self.state.run_of(child)
-        task = self.state.graph.tasks[child.task]
-        retry_now, retry_at = False, None
-        if self._should_retry(task, run, command):
-            assert task.retry is not None
-            wait = task.retry.delay_before(child.attempt)
-            if wait > 0:
-                retry_at = self.now + timedelta(seconds=wait)
-            else:
-                retry_now = True
-        self.emit(ChildFinished(at=self.now, child=child, status=command.status,
-                                result=command.result, retry_now=retry_now, retry_at=retry_at))
-        if retry_at is not None:
-            self.decision.effects.append(ScheduleTimer(
-                timer=f"retry:{child.task}:{child.run}:{child.unit}:{child.attempt + 1}",
-                due=retry_at))
-        if self._is_settled(run):
-            self._queue(run)
-
-    def _should_retry(self, task: TaskDef, run: Run, command: ChildEnded) -> bool:
-        policy = task.retry
-        if (policy is None or command.status in ("succeeded", "cancelled")
-                or command.child.attempt > policy.count
-                or self.state.status in ("canceling", "failing") or run.failed):
-            return False
-        if policy.when is None:
-            return True
-        judged = Judged(command.status, command.result)
-        try:
-            return evaluate_condition(policy.when, context(self.state, self.keystore, judged),
-                                      functions=WORKFLOW_FUNCTIONS)
-        except ExprError as exc:
-            self.fail(f"tasks.{task.name}.retry.when: {exc}", run)
-            return False
-
-    def timer_fired(self, timer: str) -> None:
-        target = self.state.timers.get(timer)
-        if target is None:
-            return  # already handled, or dropped by a cancel
-        if isinstance(target, ChildKey):
-            self.emit(RetryDue(at=self.now, child=target))
-            return
-        run = self.state.runs[target]
-        self.begin(run.task, run.run, run.via, joined=False)
-
-    def cancel(self, by: str | None) -> None:
-        affected = self._timer_runs()
-        timers = tuple(self.state.timers)
-        self.emit(WorkflowCancelRequested(at=self.now, by=by))
-        if timers:
-            self.decision.effects.append(CancelTimers(timers=timers))
-        if self.state.graph.definition.cancellation_policy == "cancel_running":
-            self.signal("cancel")
-        self._check_settled(affected)
-        for run in self.state.runs.values():  # runs held back by a pause or a failure
-            if run.status == "running" and self._is_settled(run):
-                self._queue(run)
-
-    def rerun(self, command: Rerun) -> None:
-        state = self.state
-        if not state.finished:
-            raise InvalidTransitionError(
-                f"the workflow is {state.status}; only a finished workflow can be rerun")
-        if command.tasks is None:
-            keys = list(dict.fromkeys(state.unhandled))
-            if not keys:
-                raise InvalidTransitionError("no failed task to rerun from; name the tasks")
+def _child_ended(step: Step, command: ChildEnded) -> None:
+    child = command.child
+    if child not in step.state.in_flight:
+        return  # a duplicate delivery, or a child of an earlier attempt
+    run = step.state.run_of(child)
+    task = step.state.graph.tasks[child.task]
+    retry_now, retry_at = False, None
+    if _should_retry(step, task, run, command):
+        assert task.retry is not None
+        wait = task.retry.delay_before(child.attempt)
+        if wait > 0:
+            retry_at = step.now + timedelta(seconds=wait)
         else:
-            keys = []
-            for name in command.tasks:
-                if name not in state.graph.tasks:
-                    raise ValidationError(f"tasks: unknown task {name!r}",
-                                          details=[{"field": "tasks",
-                                                    "message": f"unknown task {name!r}"}])
-                if name not in state.latest:
-                    raise ValidationError(f"tasks: task {name!r} never ran, so it cannot be "
-                                          "rerun", details=[{"field": "tasks",
-                                                             "message": "never ran"}])
-                keys.append((name, state.latest[name]))
-        unrouted = [key for key in state.unrouted if key not in keys]
-        self.emit(WorkflowRerunStarted(at=self.now, runs=keys, by=command.by))
-        for key in keys:
-            run = state.runs[key]
-            if run.units == 0:  # never got children (items failed to render): start anew
-                self.begin(run.task, run.run, run.via, joined=False)
-            elif self._is_settled(run):
-                self._queue(run)
-        for key in unrouted:  # finished while the workflow failed: route them now
-            if state.status == "running":
-                self.transitions(state.runs[key])
+            retry_now = True
+    step.emit(ChildFinished(at=step.now, child=child, status=command.status,
+                            result=command.result, retry_now=retry_now, retry_at=retry_at))
+    if retry_at is not None:
+        step.decision.effects.append(ScheduleTimer(timer=retry_timer(child), due=retry_at))
+    if step.is_settled(run):
+        step.queue(run)
 
-    # -- task runs ---------------------------------------------------------------------
 
-    def activate(self, name: str, via: Run | None, joined: bool = False) -> None:
-        """A transition (or the start) reached task `name`: delay it or start it."""
-        self.starts += 1
-        if self.starts > MAX_STARTS_PER_DECISION:
-            if self.state.status == "running":
-                self.fail(f"tasks.{name}: more than {MAX_STARTS_PER_DECISION} task starts in "
-                          "one step; a loop of tasks without actions never ends")
-            return
-        task = self.state.graph.tasks[name]
-        number = self.state.latest.get(name, 0) + 1
-        via_key = via.key if via is not None else None
-        if task.delay:
-            timer = delay_timer(name, number)
-            until = self.now + timedelta(seconds=task.delay)
-            self.emit(TaskDelayed(at=self.now, task=name, run=number,
-                                  via=via_key[0] if via_key else None,
-                                  via_run=via_key[1] if via_key else None, joined=joined,
-                                  until=until, timer=timer))
-            self.decision.effects.append(ScheduleTimer(timer=timer, due=until))
-            return
-        self.begin(name, number, via_key, joined)
-
-    def begin(self, name: str, number: int, via: RunKey | None, joined: bool) -> None:
-        """Start a run: evaluate its items and concurrency (with the via run judged)."""
-        task = self.state.graph.tasks[name]
-        via_run = self.state.runs.get(via) if via is not None else None
-        scope = context(self.state, self.keystore, _judged(via_run))
-        items: list[Any] | None = None
-        concurrency, error = 1, None
-        spec = task.with_items
-        if spec is not None:
-            try:
-                value = spec.items if isinstance(spec.items, list) else render_value(
-                    spec.items, scope, field=f"tasks.{name}.with_items",
-                    functions=WORKFLOW_FUNCTIONS)
-                if not isinstance(value, list):
-                    raise ExprError(f"tasks.{name}.with_items: expected an array, got "
-                                    f"{_kind(value)}")
-                items = value
-                raw = spec.concurrency if isinstance(spec.concurrency, int) else render_value(
-                    spec.concurrency, scope, field=f"tasks.{name}.concurrency",
-                    functions=WORKFLOW_FUNCTIONS)
-                if isinstance(raw, bool) or not isinstance(raw, int):
-                    raise ExprError(f"tasks.{name}.concurrency: expected an integer, got "
-                                    f"{_kind(raw)}")
-                concurrency = max(1, raw)
-            except ExprError as exc:
-                items, error = [], str(exc)
-        self.emit(TaskStarted(at=self.now, task=name, run=number,
-                              via=via[0] if via else None, via_run=via[1] if via else None,
-                              joined=joined, items=items,
-                              batch_size=spec.batch_size if spec else None,
-                              concurrency=concurrency))
-        run = self.state.runs[(name, number)]
-        if error is not None:
-            run.error = error  # reported by its TaskFinished event
-            self._queue(run)
-        elif run.units == 0:
-            self._queue(run)
-
-    def _queue(self, run: Run) -> None:
-        if run.key not in self.queued:
-            self.queued.add(run.key)
-            self.settled.append(run.key)
-
-    def _is_settled(self, run: Run) -> bool:
-        return (run.in_flight == 0 and run.waiting == 0
-                and (not run.pending or run.failed > 0 or self.state.status == "canceling"))
-
-    def settle(self) -> None:
-        """Finish settled runs and evaluate their transitions, request children while
-        there is room, and end (or pause) the workflow once nothing is left to do."""
-        while True:
-            if self.settled:
-                key = self.settled.popleft()
-                self.queued.discard(key)
-                self.finish_run(self.state.runs[key])
-            elif self.state.status == "running" and self.state.ready and self.pump():
-                continue
-            elif not self.check_end():
-                return
-
-    def finish_run(self, run: Run) -> None:
-        if run.status != "running":
-            return
-        status = run.worst or ("cancelled" if run.pending else "succeeded")
-        if run.error is not None:
-            status = "failed"
-        self.emit(TaskFinished(at=self.now, task=run.task, run=run.run, status=status,
-                               error=run.error))
-        if self.state.status in ("running", "pausing", "paused"):
-            self.transitions(run)
-
-    def transitions(self, run: Run) -> None:
-        task = self.state.graph.tasks[run.task]
-        judged = _judged(run)
-        matched = False
-        for index, transition in enumerate(task.next):
-            where = f"tasks.{task.name}.next[{index}]"
-            scope = context(self.state, self.keystore, judged)
-            try:
-                if transition.when is not None and not evaluate_condition(
-                        transition.when, scope, functions=WORKFLOW_FUNCTIONS):
-                    continue
-                published = {name: render_value(value, scope, field=f"{where}.publish.{name}",
-                                                functions=WORKFLOW_FUNCTIONS)
-                             for name, value in transition.publish.items()}
-            except ExprError as exc:
-                self.fail(f"{where}: {exc}" if exc.field is None else str(exc), run)
-                return
-            matched = True
-            self.emit(TransitionTaken(at=self.now, task=run.task, run=run.run, index=index,
-                                      published=published))
-            for target in transition.do:
-                if target == "fail":
-                    self.fail(f"{where}.do: the workflow was failed by task {task.name!r}",
-                              run)
-                    return
-                if target not in ("noop", "continue"):
-                    self.reach(target, run)
-            if self.state.status not in ("running", "pausing", "paused"):
-                return
-        if not matched and run.status != "succeeded":
-            detail = f": {run.error}" if run.error else ""
-            self.fail(f"task {task.name!r} {run.status}{detail} (no transition handled it)",
-                      run)
-
-    def reach(self, name: str, via: Run) -> None:
-        task = self.state.graph.tasks[name]
-        if task.join is None:
-            self.activate(name, via)
-            return
-        barrier = self.state.barriers[name]
-        need = len(self.state.graph.inbound[name]) if task.join == "all" else task.join
-        if not barrier.fired and len(barrier.arrived) >= need:
-            self.activate(name, via, joined=True)
-
-    def pump(self) -> bool:
-        """Request children for ready runs up to their concurrency; whether any was."""
-        progressed = False
-        for key in list(self.state.ready):
-            run = self.state.runs[key]
-            while key in self.state.ready:  # evolve drops it when full or out of units
-                self.dispatch(run, run.next_pending())
-                progressed = True
-            if self._is_settled(run):
-                self._queue(run)
-        return progressed
-
-    def dispatch(self, run: Run, unit: int) -> None:
-        task = self.state.graph.tasks[run.task]
-        child = ChildKey(task=run.task, run=run.run,
-                         item=unit if run.items is not None else None,
-                         attempt=run.attempts[unit] + 1)
-        via = self.state.runs.get(run.via) if run.via is not None else None
-        item = (run.item(unit), unit) if run.items is not None else None
-        try:
-            params = render_value(task.input, context(self.state, self.keystore,
-                                                      _judged(via), item),
-                                  field=f"tasks.{task.name}.input",
-                                  functions=WORKFLOW_FUNCTIONS)
-        except ExprError as exc:
-            self.emit(ChildNotStarted(at=self.now, child=child, error=str(exc)))
-            return
-        assert isinstance(params, dict) and task.action is not None
-        self.emit(ChildRequested(at=self.now, child=child))
-        self.decision.effects.append(RequestChild(child=child, action=task.action,
-                                                  parameters=params,
-                                                  timeout_seconds=task.timeout))
-
-    def check_end(self) -> bool:
-        """Pause or finish the workflow when nothing is in flight; whether it acted."""
-        state = self.state
-        if state.finished or state.in_flight:
-            return False
-        if state.status == "pausing":
-            self.emit(WorkflowPaused(at=self.now))
-            return True
-        if state.status == "paused" or (state.status == "running" and state.timers):
-            return False
-        if state.status == "running":
-            waiting = self._unreachable_join()
-            if waiting is not None:
-                self.fail(waiting)
-                return True
-        status = _FINAL_STATUS[state.status]
-        output, error = self._output(status)
-        if status == "succeeded" and error is not None:
-            status = "failed"
-        elif status != "succeeded":
-            error = state.error if status == "failed" else None
-        self.emit(WorkflowFinished(at=self.now, status=status,
-                                   output=output, error=error))
-        self.decision.effects.append(FinishWorkflow(status=status,
-                                                    output=output, error=error))
+def _should_retry(step: Step, task: TaskDef, run: Run, command: ChildEnded) -> bool:
+    policy = task.retry
+    if (policy is None or command.status in ("succeeded", "cancelled")
+            or command.child.attempt > policy.count
+            or step.state.status in ("canceling", "failing") or run.failed):
+        return False
+    if policy.when is None:
         return True
-
-    def _unreachable_join(self) -> str | None:
-        for name, barrier in self.state.barriers.items():
-            if barrier.arrived and not barrier.fired:
-                missing = sorted(self.state.graph.inbound[name] - barrier.arrived)
-                return (f"tasks.{name}.join: reached from {', '.join(sorted(barrier.arrived))} "
-                        f"but {', '.join(missing)} will not arrive; the join can never start")
-        return None
-
-    def _output(self, status: str) -> tuple[dict[str, Any] | None, str | None]:
-        output = self.state.graph.definition.output
-        if not output:
-            return ({} if status == "succeeded" else None), None
-        try:
-            rendered = render_value(output, context(self.state, self.keystore),
-                                    field="output", functions=WORKFLOW_FUNCTIONS)
-        except ExprError as exc:
-            return None, f"the output could not be rendered: {exc}"
-        assert isinstance(rendered, dict)
-        return rendered, None
+    judged = Judged(command.status, command.result)
+    try:
+        return evaluate_condition(policy.when, context(step.state, step.keystore, judged),
+                                  functions=WORKFLOW_FUNCTIONS)
+    except ExprError as exc:
+        step.fail(f"tasks.{task.name}.retry.when: {exc}", run)
+        return False
 
 
-def _judged(run: Run | None) -> Judged:
-    if run is None:
-        return Judged(None, None)
-    return Judged(run.status, run.result())
+def _timer_fired(step: Step, timer: str) -> None:
+    target = step.state.timers.get(timer)
+    if target is None:
+        return  # already handled, or dropped by a cancel
+    if isinstance(target, ChildKey):
+        step.emit(RetryDue(at=step.now, child=target))
+        return
+    run = step.state.runs[target]
+    step.begin(run.task, run.run, run.via, joined=False)
 
 
-def _kind(value: Any) -> str:
-    from attune.expr import type_name
+def _cancel(step: Step, by: str | None) -> None:
+    affected = step.timer_runs()
+    timers = tuple(step.state.timers)
+    step.emit(WorkflowCancelRequested(at=step.now, by=by))
+    if timers:
+        step.decision.effects.append(CancelTimers(timers=timers))
+    if step.state.graph.definition.cancellation_policy == "cancel_running":
+        step.signal("cancel")
+    step.check_settled(affected)
+    for run in step.state.runs.values():  # runs held back by a pause or a failure
+        if run.status == "running" and step.is_settled(run):
+            step.queue(run)
 
-    return type_name(value)
+
+def _rerun(step: Step, command: Rerun) -> None:
+    state = step.state
+    if not state.finished:
+        raise InvalidTransitionError(
+            f"the workflow is {state.status}; only a finished workflow can be rerun")
+    if command.tasks is None:
+        keys = list(dict.fromkeys(state.unhandled))
+        if not keys:
+            raise InvalidTransitionError("no failed task to rerun from; name the tasks")
+    else:
+        keys = []
+        for name in command.tasks:
+            if name not in state.graph.tasks:
+                raise ValidationError(f"tasks: unknown task {name!r}",
+                                      details=[{"field": "tasks",
+                                                "message": f"unknown task {name!r}"}])
+            if name not in state.latest:
+                raise ValidationError(f"tasks: task {name!r} never ran, so it cannot be "
+                                      "rerun", details=[{"field": "tasks",
+                                                         "message": "never ran"}])
+            keys.append((name, state.latest[name]))
+    unrouted = [key for key in state.unrouted if key not in keys]
+    step.emit(WorkflowRerunStarted(at=step.now, runs=keys, by=command.by))
+    for key in keys:
+        run = state.runs[key]
+        if run.units == 0:  # never got children (items failed to render): start anew
+            step.begin(run.task, run.run, run.via, joined=False)
+        elif step.is_settled(run):
+            step.queue(run)
+    for key in unrouted:  # finished while the workflow failed: route them now
+        if state.status == "running":
+            step.transitions(state.runs[key])
