@@ -504,3 +504,38 @@ def test_a_workflow_three_levels_deep() -> None:
     assert ran == ["examples.middle", "examples.leaf"]
     assert finished is not None and finished.status == "succeeded"
     assert finished.output == {"said": "leaf 2", "level": 2}
+
+
+def test_items_that_are_not_a_list_fail_the_task_with_the_reason() -> None:
+    driver = Driver("""
+        version: "1.0"
+        vars: {hosts: "web-1", width: 2}
+        tasks:
+          - name: each
+            action: core.noop
+            with_items: "{{ workflow.hosts }}"
+            concurrency: "{{ workflow.width }}"
+            next: [{when: "{{ failed() }}", publish: {why: "{{ task.each.error }}"}}]
+        output_map: {why: "{{ why }}"}
+    """)
+    finished = driver.run()
+    assert driver.order() == []
+    assert finished is not None and finished.status == "succeeded"
+    assert finished.output == {
+        "why": "tasks.each.with_items: expected an array, got string"}
+
+
+def test_concurrency_may_be_a_template() -> None:
+    driver = Driver("""
+        version: "1.0"
+        parameters: {width: {type: integer, default: 3}}
+        tasks:
+          - name: each
+            action: core.noop
+            with_items: "{{ range(7) }}"
+            concurrency: "{{ parameters.width }}"
+    """)
+    assert len(driver.in_flight) == 3
+    finished = driver.run()
+    assert driver.max_in_flight["each"] == 3
+    assert finished is not None and finished.status == "succeeded"

@@ -78,7 +78,7 @@ class TaskDelayed(Event):
 @register
 class TaskStarted(Event):
     """A task run begins: `items` is the with_items list (None: one child), `concurrency`
-    its in-flight limit; `via` the task whose transition started it."""
+    its in-flight limit; `via` the task run whose transition started it."""
 
     type: Literal["workflow.task_started"] = "workflow.task_started"
     task: str
@@ -89,6 +89,8 @@ class TaskStarted(Event):
     items: list[Any] | None = None
     batch_size: int | None = None
     concurrency: int = 1
+    #: Set when its items or concurrency did not evaluate: the run fails at once.
+    error: str | None = None
 
 
 @register

@@ -304,7 +304,7 @@ def _start_run(state: WorkflowState, event: TaskStarted) -> None:
         run = Run(event.task, event.run, None, "running")
         joined = event.joined
     _new_run(state, event.task, event.run, event.via, event.via_run, joined, run)
-    run.items, run.batch_size = event.items, event.batch_size
+    run.items, run.batch_size, run.error = event.items, event.batch_size, event.error
     run.concurrency = max(1, event.concurrency)
     if state.graph.tasks[event.task].action is None:
         units = 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from attune.expr import WORKFLOW_FUNCTIONS, ExprError, evaluate_condition, render_value
 from attune.workflow.commands import (
@@ -61,7 +61,7 @@ class Step:
         evolve(self.state, event)
         self.decision.events.append(event)
 
-    def signal(self, signal: Any) -> None:
+    def signal(self, signal: Literal["cancel", "pause", "resume"]) -> None:
         if self.state.in_flight:
             self.decision.effects.append(
                 SignalChildren(signal=signal, children=tuple(self.state.in_flight)))
@@ -139,12 +139,9 @@ class Step:
                               via=via[0] if via else None, via_run=via[1] if via else None,
                               joined=joined, items=items,
                               batch_size=spec.batch_size if spec else None,
-                              concurrency=concurrency))
+                              concurrency=concurrency, error=error))
         run = self.state.runs[(name, number)]
-        if error is not None:
-            run.error = error  # reported by its TaskFinished event
-            self.queue(run)
-        elif run.units == 0:
+        if run.units == 0:  # nothing to run (a routing task, no items, or items failed)
             self.queue(run)
 
     def queue(self, run: Run) -> None:
@@ -303,6 +300,7 @@ class Step:
             return None, f"the output could not be rendered: {exc}"
         assert isinstance(rendered, dict)
         return rendered, None
+
 
 def _judged(run: Run | None) -> Judged:
     if run is None:
