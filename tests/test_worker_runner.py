@@ -260,3 +260,16 @@ async def test_python_actions_import_the_sdk(tmp_path: Path) -> None:
     outcome = await run(request(act, tmp_path, {"x": 21}), facilities=fac)
     assert outcome.exit_code == 0, outcome.stderr
     assert outcome.data["doubled"] == 42 and str(outcome.data["exec"]) == "5"
+
+
+async def test_a_child_outliving_its_parent_still_gets_sigterm_first(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "GRACE_SECONDS", 1.0)
+    log = tmp_path / "child.log"
+    # the script dies on SIGINT; its child ignores SIGINT and exits cleanly on SIGTERM
+    act = action(tmp_path, "a.sh", (
+        f"sh -c 'trap \"\" INT; trap \"echo got-term >> {log}; exit 0\" TERM; "
+        "while :; do sleep 0.05; done' &\nwait\n"))
+    outcome = await run(request(act, tmp_path, timeout=1), facilities=facilities(tmp_path))
+    assert outcome.timed_out
+    assert log.read_text() == "got-term\n"

@@ -47,15 +47,34 @@ class RunRequest:
 
 
 async def _stop_group(proc: Child) -> None:
+    """SIGINT, then SIGTERM, then SIGKILL to the action's process group, each given
+    GRACE_SECONDS to end the whole group — the action and whatever it started (a child
+    that outlives its parent still gets the gentler signals first)."""
+    loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, sig)
-        try:
+        deadline = loop.time() + GRACE_SECONDS
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(proc.wait(), GRACE_SECONDS)
+        # no event tells when the last member of a group is gone: poll, briefly
+        while loop.time() < deadline:
+            if not _group_alive(proc.pid):
+                break
+            await asyncio.sleep(0.02)
+        if proc.returncode is not None and not _group_alive(proc.pid):
             return
-        except TimeoutError:
-            continue
     _kill_leftovers(proc)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _kill_leftovers(proc: Child) -> None:
