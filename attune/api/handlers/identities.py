@@ -50,11 +50,14 @@ async def answer(call: Call, seq: int, ref: str, read: Callable[[], Awaitable[Ba
 async def target_identity(call: Call, identity_id: int, action: str) -> Identity:
     """The identity of the path, once the caller may do `action` on it (404 first for
     those it may not even read, so ids do not reveal who exists)."""
-    found = await identities.by_id(call.ctx, identity_id)
-    target = reads.identity_target(found.login) if found else None
-    if found is None or target is None or not allowed(call.user, "identities", "read", target):
-        raise NotFoundError(f"identity {identity_id} not found: GET /api/v1/identities "
+    missing = NotFoundError(f"identity {identity_id} not found: GET /api/v1/identities "
                             "lists them")
+    found = await identities.by_id(call.ctx, identity_id)
+    if found is None:
+        raise missing
+    target = reads.identity_target(found.login)
+    if not allowed(call.user, "identities", "read", target):
+        raise missing
     authorize(call.user, "identities", action, target)
     return found
 
