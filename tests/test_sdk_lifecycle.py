@@ -26,7 +26,7 @@ from attune.sdk.context import _build_sensor_context
 from attune.sdk.lifecycle import LifecycleListener, check_notifier_url
 from attune.sdk.rules import RuleState
 from attune.sdk.sensor import Sensor
-from attune.sdk.websocket import WebSocket, WebSocketError, connect
+from attune.sdk.websocket import WebSocket, WebSocketClosedError, WebSocketError, connect
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -345,3 +345,31 @@ def test_refused_upgrade_reports_the_status() -> None:
         assert caught.value.status == 401
     finally:
         server.stop()
+
+
+def test_websocket_frames_of_every_length(notifier: FakeNotifier) -> None:
+    ws = connect(notifier.url)
+    try:
+        assert json.loads(ws.recv(10))["type"] == "welcome"
+        peer = notifier.peers[0]
+        for size in (10, 300, 70_000):  # 7-bit, 16-bit and 64-bit length encodings
+            ws.send(json.dumps({"type": "ping", "pad": "x" * size}))
+            peer.send({"type": "notification", "pad": "y" * size})
+            assert len(json.loads(ws.recv(10))["pad"]) == size
+        wait_for(lambda: len(peer.received) == 3)
+        assert [len(m["pad"]) for m in peer.received] == [10, 300, 70_000]
+        # a server ping is answered and never surfaces as a message
+        peer.sock.sendall(server_frame(0x9, b"are you there"))
+        peer.send({"type": "after-ping"})
+        assert json.loads(ws.recv(10)) == {"type": "after-ping"}
+        # a message split into fragments arrives whole
+        peer.sock.sendall(struct.pack("!BB", 0x01, 3) + b'{"a' + struct.pack("!BB", 0x80, 4)
+                          + b'":1}')
+        assert json.loads(ws.recv(10)) == {"a": 1}
+        # the notifier closing an expired token's socket: code and reason reach the caller
+        peer.sock.sendall(server_frame(0x8, struct.pack("!H", 4401) + b"token expired"))
+        with pytest.raises(WebSocketClosedError) as closed:
+            ws.recv(10)
+        assert (closed.value.code, closed.value.reason) == (4401, "token expired")
+    finally:
+        ws.close()
