@@ -71,8 +71,7 @@ class WebSocket:
             header += struct.pack("!Q", length)
         mask = os.urandom(4)
         header += mask
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.sock.sendall(bytes(header) + masked)
+        self.sock.sendall(bytes(header) + _mask(payload, mask))
 
     def send(self, text: str) -> None:
         self._send_frame(OP_TEXT, text.encode("utf-8"))
@@ -122,7 +121,7 @@ class WebSocket:
         payload = bytes(buf[offset:offset + length])
         del buf[:offset + length]
         if masked:
-            payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+            payload = _mask(payload, mask)
         return _Frame(fin, opcode, payload)
 
     def _next_frame(self) -> _Frame:
@@ -165,6 +164,15 @@ class WebSocket:
                 data = b"".join(self._fragments)
                 self._fragments = []
                 return data.decode("utf-8") if self._fragment_opcode == OP_TEXT else data
+
+
+def _mask(data: bytes, key: bytes) -> bytes:
+    """XOR with the 4-byte key repeated (one big-integer XOR, not a loop per byte)."""
+    if not data:
+        return data
+    size = len(data)
+    repeated = (key * (size // 4 + 1))[:size]
+    return (int.from_bytes(data, "big") ^ int.from_bytes(repeated, "big")).to_bytes(size, "big")
 
 
 def connect(url: str, *, headers: dict[str, str] | None = None,
