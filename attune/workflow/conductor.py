@@ -53,7 +53,7 @@ from attune.workflow.events import (
     WorkflowStarted,
 )
 from attune.workflow.model import TaskDef, WorkflowDef
-from attune.workflow.scope import Judged, Keystore, KeystoreView, context
+from attune.workflow.scope import Judged, Keystore, Scope
 from attune.workflow.state import Run, WorkflowState, evolve, retry_timer
 from attune.workflow.step import Step
 
@@ -70,11 +70,11 @@ def start(definition: WorkflowDef, parameters: Mapping[str, Any], *, now: dateti
     scratch = evolve(None, WorkflowStarted(at=now, definition=definition, parameters=params,
                                            vars={}, config=dict(config or {}),
                                            system=system_ns))
-    keys = KeystoreView(keystore)
+    scope = Scope(scratch, keystore)
     variables: dict[str, Any] = {}
     for name, value in definition.vars.items():
         try:
-            variables[name] = render_value(value, context(scratch, keys), field=f"vars.{name}",
+            variables[name] = render_value(value, scope.context(), field=f"vars.{name}",
                                            functions=WORKFLOW_FUNCTIONS)
         except ExprError as exc:
             raise ValidationError(f"cannot start the workflow: {exc}",
@@ -156,7 +156,7 @@ def _should_retry(step: Step, task: TaskDef, run: Run, command: ChildEnded) -> b
         return True
     judged = Judged(command.status, command.result)
     try:
-        return evaluate_condition(policy.when, context(step.state, step.keystore, judged),
+        return evaluate_condition(policy.when, step.scope.context(judged),
                                   functions=WORKFLOW_FUNCTIONS)
     except ExprError as exc:
         step.fail(f"tasks.{task.name}.retry.when: {exc}", run)

@@ -12,17 +12,19 @@
                           the run (or attempt) being judged: in a transition the finished
                           task, in a task's input the task whose transition started it
 
-Building one costs a dozen dict entries: the namespaces are the state's own dicts,
+A `Scope` is built once per decision; each context from it costs one small object
+(two more dict entries inside with_items): the namespaces are the state's own dicts,
 not copies (expressions only read them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from attune.expr import JSON, Context, ExprArityError
+from attune.expr import JSON, Context, ContextFunction, ExprArityError
 from attune.workflow.state import WorkflowState
 
 Keystore = Callable[[str], Any]
@@ -58,31 +60,64 @@ class Judged:
 
 
 NOTHING = Judged(None, None)
+_FUNCTIONS = ("result", "succeeded", "failed", "timed_out", "cancelled")
 
 
-def _function(name: str, value: Callable[[], JSON]) -> Callable[[Sequence[JSON]], JSON]:
-    def call(args: Sequence[JSON]) -> JSON:
-        if args:
-            raise ExprArityError(f"{name}() takes no arguments, got {len(args)}")
-        return value()
-    return call
-
-
-def context(state: WorkflowState, keystore: KeystoreView, judged: Judged = NOTHING,
-            item: tuple[Any, int] | None = None) -> Context:
-    variables: dict[str, Any] = {
-        "parameters": state.parameters, "workflow": state.vars, "vars": state.vars,
-        "variables": state.vars, "task": state.task_view, "tasks": state.task_view,
-        "config": state.config, "keystore": keystore, "system": state.system,
-    }
-    if item is not None:
-        variables["item"], variables["index"] = item
+def _call(name: str, judged: Judged, args: Sequence[JSON]) -> JSON:
+    if args:
+        raise ExprArityError(f"{name}() takes no arguments, got {len(args)}")
     status = judged.status
-    functions = {
-        "result": _function("result", lambda: judged.result),
-        "succeeded": _function("succeeded", lambda: status == "succeeded"),
-        "failed": _function("failed", lambda: status in ("failed", "abandoned")),
-        "timed_out": _function("timed_out", lambda: status == "timeout"),
-        "cancelled": _function("cancelled", lambda: status == "cancelled"),
-    }
-    return Context(variables, functions=functions, fallback=state.vars)
+    match name:
+        case "result":
+            return judged.result  # type: ignore[no-any-return]
+        case "succeeded":
+            return status == "succeeded"
+        case "failed":
+            return status in ("failed", "abandoned")
+        case "timed_out":
+            return status == "timeout"
+        case _:
+            return status == "cancelled"
+
+
+class WorkflowFunctions(Mapping[str, ContextFunction]):
+    """The workflow functions of one judged run or attempt. Nothing is allocated per
+    function until an expression calls one (scopes are built for every child)."""
+
+    __slots__ = ("_judged",)
+
+    def __init__(self, judged: Judged) -> None:
+        self._judged = judged
+
+    def __getitem__(self, name: str) -> ContextFunction:
+        if name not in _FUNCTIONS:
+            raise KeyError(name)
+        return functools.partial(_call, name, self._judged)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_FUNCTIONS)
+
+    def __len__(self) -> int:
+        return len(_FUNCTIONS)
+
+
+class Scope:
+    """The namespaces of one workflow for one decision; `context()` adds what is
+    judged and the current item. The namespace values are the state's own dicts."""
+
+    def __init__(self, state: WorkflowState, keystore: Keystore | None) -> None:
+        self.state = state
+        keys = KeystoreView(keystore)
+        self.base: dict[str, Any] = {
+            "parameters": state.parameters, "workflow": state.vars, "vars": state.vars,
+            "variables": state.vars, "task": state.task_view, "tasks": state.task_view,
+            "config": state.config, "keystore": keys, "system": state.system,
+        }
+
+    def context(self, judged: Judged = NOTHING, item: tuple[Any, int] | None = None
+                ) -> Context:
+        variables = self.base
+        if item is not None:
+            variables = {**self.base, "item": item[0], "index": item[1]}
+        return Context(variables, functions=WorkflowFunctions(judged),
+                       fallback=self.state.vars)

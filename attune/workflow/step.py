@@ -34,7 +34,7 @@ from attune.workflow.events import (
     WorkflowFinished,
     WorkflowPaused,
 )
-from attune.workflow.scope import Judged, Keystore, KeystoreView, context
+from attune.workflow.scope import Judged, Keystore, Scope
 from attune.workflow.state import Run, RunKey, WorkflowState, delay_timer, evolve
 
 #: Task starts in one decision before it is taken for a loop of routing-only tasks
@@ -51,7 +51,7 @@ class Step:
     def __init__(self, state: WorkflowState, now: datetime, keystore: Keystore | None) -> None:
         self.state = state
         self.now = now
-        self.keystore = KeystoreView(keystore)
+        self.scope = Scope(state, keystore)
         self.decision = Decision()
         self.settled: deque[RunKey] = deque()
         self.queued: set[RunKey] = set()
@@ -113,7 +113,7 @@ class Step:
         """Start a run: evaluate its items and concurrency (with the via run judged)."""
         task = self.state.graph.tasks[name]
         via_run = self.state.runs.get(via) if via is not None else None
-        scope = context(self.state, self.keystore, _judged(via_run))
+        scope = self.scope.context(_judged(via_run))
         items: list[Any] | None = None
         concurrency, error = 1, None
         spec = task.with_items
@@ -183,7 +183,7 @@ class Step:
         matched = False
         for index, transition in enumerate(task.next):
             where = f"tasks.{task.name}.next[{index}]"
-            scope = context(self.state, self.keystore, judged)
+            scope = self.scope.context(judged)
             try:
                 if transition.when is not None and not evaluate_condition(
                         transition.when, scope, functions=WORKFLOW_FUNCTIONS):
@@ -241,8 +241,7 @@ class Step:
         via = self.state.runs.get(run.via) if run.via is not None else None
         item = (run.item(unit), unit) if run.items is not None else None
         try:
-            params = render_value(task.input, context(self.state, self.keystore,
-                                                      _judged(via), item),
+            params = render_value(task.input, self.scope.context(_judged(via), item),
                                   field=f"tasks.{task.name}.input",
                                   functions=WORKFLOW_FUNCTIONS)
         except ExprError as exc:
@@ -294,7 +293,7 @@ class Step:
         if not output:
             return ({} if status == "succeeded" else None), None
         try:
-            rendered = render_value(output, context(self.state, self.keystore),
+            rendered = render_value(output, self.scope.context(),
                                     field="output", functions=WORKFLOW_FUNCTIONS)
         except ExprError as exc:
             return None, f"the output could not be rendered: {exc}"
