@@ -539,3 +539,43 @@ def test_concurrency_may_be_a_template() -> None:
     finished = driver.run()
     assert driver.max_in_flight["each"] == 3
     assert finished is not None and finished.status == "succeeded"
+
+
+def test_a_join_inside_a_cycle_waits_for_both_branches_each_round() -> None:
+    driver = Driver("""
+        version: "1.0"
+        vars: {round: 0}
+        tasks:
+          - {name: begin, action: core.noop, next: [{do: fork}]}
+          - {name: fork, action: core.noop, next: [{do: [left, right]}]}
+          - {name: left, action: core.noop, next: [{do: meet}]}
+          - {name: right, action: core.noop, next: [{do: meet}]}
+          - name: meet
+            join: all
+            action: core.noop
+            next:
+              - publish: {round: "{{ round + 1 }}"}
+              - {when: "{{ round < 3 }}", do: fork}
+              - {when: "{{ round >= 3 }}", do: done}
+          - {name: done, action: core.noop}
+        output_map: {rounds: "{{ round }}", meets: "{{ task.meet.run }}"}
+    """)
+    finished = driver.run()
+    assert driver.order() == ["begin"] + ["fork", "left", "right", "meet"] * 3 + ["done"]
+    assert finished is not None and finished.output == {"rounds": 3, "meets": 3}
+
+
+def test_a_task_reached_by_two_routes_without_a_join_runs_once_per_route() -> None:
+    driver = Driver("""
+        version: "1.0"
+        tasks:
+          - {name: fork, action: core.noop, next: [{do: [a, b]}]}
+          - {name: a, action: core.noop, next: [{do: shared}]}
+          - {name: b, action: core.noop, next: [{do: shared}]}
+          - {name: shared, action: core.echo, input: {message: "{{ result().ok }}"}}
+    """)
+    finished = driver.run()
+    assert driver.order() == ["fork", "a", "b", "shared", "shared"]
+    assert [e.via for e in driver.events if getattr(e, "task", None) == "shared"
+            and e.type == "workflow.task_started"] == ["a", "b"]
+    assert finished is not None and finished.status == "succeeded"
