@@ -1,10 +1,10 @@
 """`attune bench notifier`: live notifications to many WebSocket clients.
 
 The notifier runs alone in a child process (`attune serve notifier`), so its CPU time
-is its own. This process runs the projector (identities), the clients — `clients`
-bare WebSocket connections subscribed to `entity_type:execution` — and the load:
-`execution.requested` appended to the stream at `rate` per second (each is one
-`execution_created` notification for every client).
+is its own; the clients — `clients` bare WebSocket connections subscribed to
+`entity_type:execution` — run in another (`notifier_clients.main`). This process runs
+the projector (identities) and the load: `execution.requested` appended to the stream at
+`rate` per second (each is one `execution_created` notification for every client).
 
 Delivery latency runs from just before the append until a client has read the
 notification's frame (same machine, same clock): it covers the JetStream append, the
@@ -32,7 +32,6 @@ import aiohttp
 
 from attune.app import executions, identities
 from attune.app.context import Context
-from attune.bench.notifier_clients import WsClient, connect
 from attune.bench.platform import bench_context, ready, services
 from attune.bench.progress import Progress
 from attune.bench.servers import bench_servers, free_port
@@ -55,21 +54,6 @@ class Options:
     database_url: str | None = None
 
 
-class Deliveries:
-    """(sequence, arrival time) of every notification any client read."""
-
-    def __init__(self) -> None:
-        self.sequences = array("q")
-        self.arrivals = array("d")
-
-    def record(self, sequence: int, at: float) -> None:
-        self.sequences.append(sequence)
-        self.arrivals.append(at)
-
-    def __len__(self) -> int:
-        return len(self.sequences)
-
-
 async def run(options: Options, progress: Progress) -> dict[str, Any]:
     port = free_port()
     async with bench_servers(options.nats_url, options.database_url) as servers, \
@@ -82,7 +66,9 @@ async def run(options: Options, progress: Progress) -> dict[str, Any]:
             result = await measure(ctx, options, token, port, pid, progress)
     return {
         "machine": {"cpus": os.cpu_count(), "python": host.python_version(),
-                    "system": f"{host.system()} {host.machine()}"},
+                    "system": f"{host.system()} {host.machine()}",
+                    # other work on the machine shows in the latencies: say how much
+                    "load_average_1min": os.getloadavg()[0]},
         "servers": {"durability": servers.durability},
         **result,
     }
@@ -90,61 +76,106 @@ async def run(options: Options, progress: Progress) -> dict[str, Any]:
 
 async def measure(ctx: Context, options: Options, token: str, port: int, pid: int,
                   progress: Progress) -> dict[str, Any]:
-    deliveries = Deliveries()
-    progress.phase(f"connecting {options.clients} clients", options.clients)
-    clients: list[WsClient] = []
-    try:
-        for number in range(options.clients):
-            client = await connect("127.0.0.1", port, token, deliveries.record)
-            clients.append(client)
-            client.send_text({"type": "subscribe", "filter": FILTER})
-            progress.update(number + 1)
-        for client in clients:
-            await client.next_control("subscribed")
+    progress.phase(f"connecting {options.clients} clients", 1)
+    async with clients_process(port, token, options.clients) as clients:
+        progress.update(1)
         action = await executions.load_action(ctx, ACTION)
         sent: dict[int, float] = {}
         warmup = max(1, int(options.rate * WARMUP))
         await _load(ctx, action, warmup, options.rate, sent, progress, "warm-up")
         first = max(sent) + 1
-        await _arrived(deliveries, len(sent) * options.clients, timeout=30.0)
-        cpu_before, wall_before = _cpu_seconds(pid), time.monotonic()
-        own_before = time.process_time()
+        await asyncio.sleep(0.5)  # the warm-up's deliveries stay out of the CPU window
+        cpu_before, clients_before = _cpu_seconds(pid), _cpu_seconds(clients.pid)
+        wall_before = time.monotonic()
         count = max(1, int(options.rate * options.duration))
-        load_start = time.monotonic()
         await _load(ctx, action, count, options.rate, sent, progress, "notifications")
-        sent_per_s = count / max(time.monotonic() - load_start, 1e-9)
-        expected = len(sent) * options.clients
-        complete = await _arrived(deliveries, expected, timeout=30.0)
-        cpu_after, wall_after = _cpu_seconds(pid), time.monotonic()
-        own_after = time.process_time()
-        resyncs = sum(1 for client in clients for frame in _drain(client)
-                      if frame.get("type") == "resync")
-    finally:
-        for client in clients:
-            client.close()
-    latencies = sorted(
-        1000 * (at - sent[seq])
-        for seq, at in zip(deliveries.sequences, deliveries.arrivals, strict=True)
-        if seq >= first and seq in sent)
+        sent_per_s = count / max(time.monotonic() - wall_before, 1e-9)
+        received, resyncs, sequences, arrivals = await clients.finish(
+            len(sent) * options.clients)
+        cpu_after, clients_after = _cpu_seconds(pid), _cpu_seconds(clients.pid)
+        wall_after = time.monotonic()
+    latencies = sorted(1000 * (at - sent[seq])
+                       for seq, at in zip(sequences, arrivals, strict=True)
+                       if seq >= first and seq in sent)
     measured = len(latencies)
     cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+    clients_cpu = (None if clients_before is None or clients_after is None
+                   else clients_after - clients_before)
+    window = max(wall_after - wall_before, 1e-9)
     return {
         "setup": {"clients": options.clients, "filter": FILTER, "rate_per_s": options.rate,
                   "seconds": options.duration, "notifications": count,
                   "sent_per_s": sent_per_s,
                   "notification": f"execution_created ({ACTION})"},
         "deliveries": {"expected": count * options.clients, "measured": measured,
-                       "complete": complete, "resyncs": resyncs,
-                       "per_s": measured / max(wall_after - wall_before, 1e-9)},
+                       "complete": received >= len(sent) * options.clients,
+                       "resyncs": resyncs, "per_s": measured / window},
         "latency": {"p50_ms": _quantile(latencies, 0.50), "p99_ms": _quantile(latencies, 0.99),
                     "max_ms": latencies[-1] if latencies else None},
         "cpu": {"notifier_seconds": cpu,
                 "notifier_ms_per_1000_deliveries": (None if cpu is None or not measured
                                                     else 1_000_000 * cpu / measured),
-                "notifier_cores_busy": (None if cpu is None
-                                        else cpu / max(wall_after - wall_before, 1e-9)),
-                "clients_and_load_seconds": own_after - own_before},
+                "notifier_cores_busy": None if cpu is None else cpu / window,
+                "clients_seconds": clients_cpu},
     }
+
+
+class ClientsProcess:
+    def __init__(self, process: asyncio.subprocess.Process, output: str) -> None:
+        self.process = process
+        self.output = output
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    async def line(self, timeout: float) -> str:
+        assert self.process.stdout is not None
+        raw = await asyncio.wait_for(self.process.stdout.readline(), timeout)
+        if not raw:
+            raise UnavailableError("the clients process ended early (see its error above)")
+        return raw.decode().strip()
+
+    async def finish(self, expected: int) -> tuple[int, int, array[int], array[float]]:
+        """Wait until the clients read `expected` notifications (at most 60 s); their
+        count, resyncs and (sequence, arrival) pairs."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"expect {expected}\n".encode())
+        await self.process.stdin.drain()
+        _, received, resyncs = (await self.line(90)).split()
+        sequences, arrivals = await asyncio.to_thread(_read_pairs, self.output, int(received))
+        return int(received), int(resyncs), sequences, arrivals
+
+
+def _read_pairs(path: str, count: int) -> tuple[array[int], array[float]]:
+    sequences, arrivals = array("q"), array("d")
+    with open(path, "rb") as data:
+        sequences.fromfile(data, count)
+        arrivals.fromfile(data, count)
+    return sequences, arrivals
+
+
+@contextlib.asynccontextmanager
+async def clients_process(port: int, token: str, count: int
+                          ) -> AsyncIterator[ClientsProcess]:
+    """The clients in a process of their own (`notifier_clients.main`), connected and
+    subscribed."""
+    with tempfile.TemporaryDirectory(prefix="attune-bench-clients-") as tmp:
+        output = os.path.join(tmp, "deliveries")
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "from attune.bench.notifier_clients import main; main()",
+            "127.0.0.1", str(port), str(count), FILTER, output,
+            env={**os.environ, "ATTUNE_BENCH_TOKEN": token}, stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, preexec_fn=die_with_parent)
+        clients = ClientsProcess(process, output)
+        try:
+            if await clients.line(120) != "ready":
+                raise UnavailableError("the clients process did not get ready")
+            yield clients
+        finally:
+            if process.returncode is None:
+                process.kill()
+            await process.wait()
 
 
 async def _load(ctx: Context, action: Any, count: int, rate: float, sent: dict[int, float],
@@ -162,22 +193,6 @@ async def _load(ctx: Context, action: Any, count: int, rate: float, sent: dict[i
                                                 known_action=action)
         sent[execution_id] = at
         progress.update(number + 1)
-
-
-async def _arrived(deliveries: Deliveries, expected: int, *, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while len(deliveries) < expected:
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.05)
-    return True
-
-
-def _drain(client: WsClient) -> list[dict[str, object]]:
-    frames = []
-    while not client.control.empty():
-        frames.append(client.control.get_nowait())
-    return frames
 
 
 def _quantile(sorted_values: list[float], q: float) -> float | None:

@@ -1,16 +1,30 @@
 """Many light WebSocket clients for `attune bench notifier`: a bare asyncio protocol per
 connection (HTTP upgrade, then server frames read straight from the byte stream), so
-that hundreds of clients in one process cost little next to the notifier they measure.
-Each notification's stream sequence and arrival time are handed to `on_notification`;
-other frames (welcome, subscribed, errors) go to `on_control`."""
+that hundreds of clients cost little next to the notifier they measure. Each
+notification's stream sequence and arrival time go to `on_notification`; other frames
+(welcome, subscribed, resync, errors) to the client's `control` queue.
+
+`main()` runs them in a process of their own (the benchmark's clients process):
+
+    ATTUNE_BENCH_TOKEN=<jwt> python -c "from attune.bench.notifier_clients import main;
+        main()" HOST PORT CLIENTS FILTER OUTPUT_FILE
+
+It connects and subscribes every client, prints `ready`, then reads `expect N` on
+stdin, waits until its clients have read N notifications in all (or 60 s), writes
+the (sequence, arrival) pairs to OUTPUT_FILE (two arrays: int64 sequences, then
+float64 arrival times) and prints `done <received> <resyncs>`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import struct
+import sys
 import time
+from array import array
 from collections.abc import Callable
 
 import orjson
@@ -135,3 +149,57 @@ async def connect(host: str, port: int, token: str, on_notification: OnNotificat
         lambda: WsClient(host, port, token, on_notification), host, port)
     await client.upgraded
     return client
+
+
+class Recorder:
+    """(sequence, arrival) of every notification read; `reached` once `target` are."""
+
+    def __init__(self) -> None:
+        self.sequences, self.arrivals = array("q"), array("d")
+        self.target: int | None = None
+        self.reached = asyncio.Event()
+
+    def record(self, sequence: int, at: float) -> None:
+        self.sequences.append(sequence)
+        self.arrivals.append(at)
+        if self.target is not None and len(self.sequences) >= self.target:
+            self.reached.set()
+
+    def expect(self, target: int) -> None:
+        self.target = target
+        if len(self.sequences) >= target:
+            self.reached.set()
+
+    def save(self, output: str) -> None:
+        with open(output, "wb") as out:
+            self.sequences.tofile(out)
+            self.arrivals.tofile(out)
+
+
+async def _serve(host: str, port: int, count: int, filter: str, output: str) -> None:
+    token = os.environ["ATTUNE_BENCH_TOKEN"]
+    recorder = Recorder()
+    clients = []
+    for _ in range(count):
+        client = await connect(host, port, token, recorder.record)
+        client.send_text({"type": "subscribe", "filter": filter})
+        clients.append(client)
+    for client in clients:
+        await client.next_control("subscribed")
+    print("ready", flush=True)
+    line = await asyncio.to_thread(sys.stdin.readline)
+    recorder.expect(int(line.split()[1]))
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(recorder.reached.wait(), 60)
+    resyncs = 0
+    for client in clients:
+        while not client.control.empty():
+            resyncs += client.control.get_nowait().get("type") == "resync"
+        client.close()
+    await asyncio.to_thread(recorder.save, output)
+    print(f"done {len(recorder.sequences)} {resyncs}", flush=True)
+
+
+def main() -> None:
+    host, port, count, filter, output = sys.argv[1:6]
+    asyncio.run(_serve(host, int(port), int(count), filter, output))

@@ -286,8 +286,8 @@ def notifier(clients: int, rate: float, duration: float, worker_concurrency: int
     RATE notifications per second flow; delivery latency p50/p99 (append -> frame read
     by the client) and the notifier's CPU time per 1,000 deliveries.
 
-    The notifier runs alone in a child process (`attune serve notifier`); the clients
-    and the load run in this process (no worker runs: --worker-concurrency is unused).
+    The notifier runs alone in a child process (`attune serve notifier`), the clients in
+    another, the load in this one (no worker runs: --worker-concurrency is unused).
     Starts its own NATS and PostgreSQL unless --nats-url and --database-url are given.
     """
     options = notifier_bench.Options(clients=clients, rate=rate, duration=duration,
@@ -317,7 +317,10 @@ def render_notifier(report: dict[str, Any]) -> Table:
         ("notifier CPU per 1,000 deliveries",
          "n/a" if per_1000 is None else f"{per_1000:.1f} ms "
          f"({cpu['notifier_cores_busy']:.2f} cores busy)"),
-        ("clients + load CPU (this process)", f"{cpu['clients_and_load_seconds']:.1f} s"),
+        ("clients process CPU", "n/a" if cpu["clients_seconds"] is None
+         else f"{cpu['clients_seconds']:.1f} s"),
+        ("host load average (1 min, at the end)",
+         f"{report['machine']['load_average_1min']:.1f}"),
     ]
     for name, value in rows:
         table.add_row(name, value)

@@ -18,8 +18,7 @@ from typing import Protocol
 
 import nats.errors
 from nats.aio.client import Client
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import FetchTimeoutError
+from nats.js.api import ConsumerConfig, DeliverPolicy
 
 import attune.log as log
 from attune.eventstore.envelope import decode_message
@@ -28,7 +27,7 @@ from attune.notifier.mapping import Mapper
 from attune.notifier.notification import Notification
 
 _log = log.get("notifier")
-FETCH = 256
+BATCH = 256
 
 
 class Subscriber(Protocol):
@@ -103,18 +102,23 @@ class Hub:
                 backoff = min(backoff * 2, 5.0)
 
     async def _consume(self, stop: asyncio.Event) -> None:
-        config = ConsumerConfig(
-            deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=self.position + 1,
-            ack_policy=AckPolicy.NONE, inactive_threshold=30.0, max_waiting=1,
-            mem_storage=True)
-        sub = await self.nc.jetstream().pull_subscribe("attune.>", stream=self.stream,
-                                                       config=config)
+        # A push consumer delivers each message as soon as it is stored (a pull `fetch`
+        # of a batch would hold the first message back while it waits for more);
+        # ordered: nats-py recreates it after a gap, from the last message seen.
+        config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                                opt_start_seq=self.position + 1, mem_storage=True)
+        sub = await self.nc.jetstream().subscribe(
+            "attune.>", stream=self.stream, config=config, ordered_consumer=True,
+            idle_heartbeat=5.0)
         try:
             while not stop.is_set():
                 try:
-                    msgs = await sub.fetch(FETCH, timeout=0.5)
-                except (TimeoutError, FetchTimeoutError):
+                    first = await sub.next_msg(timeout=0.5)
+                except nats.errors.TimeoutError:
                     continue
+                # with whatever else has arrived meanwhile: one hand-over per batch
+                msgs = [first] + [await sub.next_msg() for _ in range(
+                    min(sub.pending_msgs, BATCH - 1))]
                 batch: list[Notification] = []
                 last = self.position
                 for msg in msgs:
