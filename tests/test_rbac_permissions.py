@@ -122,3 +122,22 @@ def test_keystore_namespace_lookup_gives_none_for_missing_keys() -> None:
     find = key.keystore(keys, now, sealer.open)
     assert find("system.a") == "v"
     assert find("system.b") is None
+
+
+def test_the_object_a_request_names() -> None:
+    from attune.api.models import ExecuteRequest, RefPath
+    from attune.api.row_access import item_target, request_target
+
+    ref = RefPath(ref="demo.deploy")
+    assert request_target("actions", "read", "/api/v1/actions/{ref}", ref, None) == \
+        Target(ref="demo.deploy", pack_ref="demo")
+    assert request_target("packs", "read", "/api/v1/packs/{ref}", RefPath(ref="demo"),
+                          None) == Target(ref="demo", pack_ref="demo")
+    # a parent in the path is not the object: the list's items are checked instead
+    assert request_target("rules", "read", "/api/v1/actions/{ref}/rules", ref, None) is None
+    run = ExecuteRequest.model_validate({"action_ref": "ops.restart"})
+    assert request_target("actions", "execute", "/api/v1/executions/execute", None, run) \
+        == Target(ref="ops.restart", pack_ref="ops")
+    assert item_target("executions", {"action_ref": "ops.restart", "requested_by": 3}) == \
+        Target(ref="ops.restart", pack_ref="ops", owner_id=3)
+    assert item_target("workers", {"name": "w1"}) is None

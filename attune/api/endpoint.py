@@ -46,7 +46,7 @@ def endpoint(route: Route) -> AiohttpHandler:
         if identity is not None and claims is not None and isinstance(route.guard, Permission):
             # the object the request names, against the grants' constraints
             row_access.check_request(identity, route.guard.resource, route.guard.action,
-                                     path, body, claims.token_type)
+                                     route.path, path, body, claims.token_type)
         if request.method == "GET":
             await wait_after_sequence(request, waiter)
         meta = Meta(correlation_id=request.get(REQUEST_ID) or uuid4().hex,

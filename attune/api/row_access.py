@@ -29,11 +29,14 @@ def _pack_of(ref: str | None) -> str | None:
     return ref.split(".", 1)[0] if ref else None
 
 
-def request_target(resource: str, action: str, path: BaseModel | None,
+def request_target(resource: str, action: str, route_path: str, path: BaseModel | None,
                    body: BaseModel | None) -> Target | None:
-    """The object a request is about, when its path or body names one."""
+    """The object a request is about, when its path or body names one. A `{ref}` is the
+    object only on the resource's own paths (`/api/v1/rules/{ref}...`); elsewhere it
+    names a parent (`/api/v1/packs/{ref}/rules`), whose items the list filter checks."""
     ref = getattr(path, "ref", None) if path is not None else None
-    if resource in CATALOGUE and isinstance(ref, str):
+    own = route_path.startswith(f"/api/v1/{resource}/{{ref}}")
+    if resource in CATALOGUE and own and isinstance(ref, str):
         return Target(ref=ref, pack_ref=ref if resource == "packs" else _pack_of(ref))
     action_ref = getattr(body, "action_ref", None) if body is not None else None
     if resource == "actions" and action == "execute" and isinstance(action_ref, str):
@@ -59,9 +62,10 @@ def item_target(resource: str, item: dict[str, Any]) -> Target | None:
     return None
 
 
-def check_request(identity: Identity, resource: str, action: str, path: BaseModel | None,
-                  body: BaseModel | None, token_type: TokenType) -> None:
-    target = request_target(resource, action, path, body)
+def check_request(identity: Identity, resource: str, action: str, route_path: str,
+                  path: BaseModel | None, body: BaseModel | None, token_type: TokenType
+                  ) -> None:
+    target = request_target(resource, action, route_path, path, body)
     if target is not None:
         authorize(identity, resource, action, target, token_type=token_type)
 
