@@ -22,6 +22,7 @@ from attune.api.handlers import (
     policies,
     rule_test,
     rules,
+    runtimes,
     spec,
     triggers,
     webhooks,
@@ -59,6 +60,6 @@ ROUTES: tuple[Route, ...] = check([
     *triggers.ROUTES, *webhooks.ROUTES, *events.ROUTES, *rules.ROUTES, *rule_test.ROUTES,
     *enforcements.ROUTES, *policies.ROUTES,
     *keys.ROUTES, *accounts.ROUTES, *identities.ROUTES, *permissions.ROUTES,
-    *workers.ROUTES,
+    *workers.ROUTES, *runtimes.ROUTES,
     *spec.ROUTES,
 ])

@@ -104,6 +104,7 @@ from attune.api.models.policies import (
     RateLimitOut,
     RateLimitRequest,
 )
+from attune.api.models.runtimes import RuntimeListQuery, RuntimeOut
 from attune.api.models.workers import (
     CordonRequest,
     LogOut,
@@ -168,6 +169,8 @@ __all__ = [
     "RuleTestRequest",
     "RuleTestResult",
     "RuleUpdateRequest",
+    "RuntimeListQuery",
+    "RuntimeOut",
     "TokenOut",
     "TriggerCreateRequest",
     "TriggerListQuery",
@@ -199,5 +202,5 @@ API_MODELS: dict[str, type[BaseModel]] = {
         AssignRequest, RegisterRequest, ChangePasswordRequest, TokenLoginRequest, MessageOut,
         IntegrationTokenCreateRequest, IntegrationTokenOut, IntegrationTokenCreatedOut,
         PermissionSetCreateRequest, PermissionSetUpdateRequest, PermissionSetOut,
-        AssignmentCreateRequest, AssignmentOut)
+        AssignmentCreateRequest, AssignmentOut, RuntimeOut)
 }
