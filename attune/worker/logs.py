@@ -5,8 +5,9 @@ Each execution's stdout and stderr go, while the action runs, as chunks of at mo
 `Attune-Log-Offset` is the byte offset of its first byte, so a reader can start
 anywhere. The last chunk (empty when there is nothing more) is the end marker: header
 `Attune-Log-End` = the bytes the action wrote, `Attune-Log-Truncated` when that exceeded
-the cap and the rest was dropped. A stream without an end marker is still being written — or its
-worker died; readers then rely on the execution's status.
+the cap and the rest was dropped. A stream the action wrote nothing to has no message at
+all (two publishes fewer per quiet execution). Without an end marker a stream is still
+being written, or was empty, or its worker died: readers then go by the execution's status.
 
 Output is capped per stream (`Settings.output_cap_bytes`, default 10 MB): what the
 action writes beyond it is counted but neither kept nor published.
@@ -37,6 +38,7 @@ CHUNK = 64 * 1024
 #: A writer publishes what it has at least this often: "live" means within 100 ms.
 FLUSH_SECONDS = 0.1
 DEFAULT_CAP = 10 * 1024 * 1024
+PUBLISH_ATTEMPTS = 3
 
 _log = log.get("logs")
 
@@ -114,6 +116,8 @@ class LogWriter:
 
     async def _flush(self, stream: Stream, *, final: bool) -> None:
         pending = self.streams[stream]
+        if pending.written == 0:
+            return  # nothing to tell: readers learn the end from the execution's status
         while pending.published < len(pending.kept) or final:
             start = pending.published
             chunk = bytes(pending.kept[start:start + CHUNK])
@@ -131,12 +135,15 @@ class LogWriter:
 
     async def _publish(self, stream: Stream, data: bytes, headers: dict[str, str]) -> None:
         assert self.js is not None
-        try:
-            await self.js.publish(subject(self.execution_id, stream), data,
-                                  stream=LOG_STREAM, headers=headers)
-        except Exception as exc:  # live output is best effort; the outcome is not
-            _log.warning("logs.publish_failed", execution_id=self.execution_id,
-                         stream=stream, error=repr(exc))
+        for attempt in range(1, PUBLISH_ATTEMPTS + 1):
+            try:
+                # a retry of a chunk the server did store is dropped by its Nats-Msg-Id
+                await self.js.publish(subject(self.execution_id, stream), data,
+                                      stream=LOG_STREAM, headers=dict(headers))
+                return
+            except Exception as exc:  # live output is best effort; the outcome is not
+                _log.warning("logs.publish_failed", execution_id=self.execution_id,
+                             stream=stream, attempt=attempt, error=repr(exc))
 
 
 async def capture(reader: asyncio.StreamReader, stream: Stream, writer: LogWriter) -> None:
