@@ -320,3 +320,63 @@ def test_summary_lists_task_runs_with_their_children() -> None:
          "items": {"total": 5, "children": 5, "concurrency": 2, "pending": 2, "running": 2,
                    "succeeded": 1}}]
     assert [c["item"] for c in shown["in_flight"]] == [1, 2]
+
+
+def test_expression_errors_at_run_time_fail_the_workflow_naming_the_field() -> None:
+    driver = Driver("""
+        version: "1.0"
+        tasks:
+          - name: a
+            action: core.echo
+            input: {message: hi}
+            next: [{when: "{{ result().missing > 1 }}", do: b}]
+          - {name: b, action: core.noop}
+    """)
+    finished = driver.run()
+    assert finished is not None and finished.status == "failed"
+    assert finished.error is not None and finished.error.startswith("tasks.a.next[0].when: ")
+    assert "no field 'missing'" in finished.error
+
+    driver = Driver("""
+        version: "1.0"
+        tasks:
+          - {name: a, action: core.fail, retry: {count: 2, when: "{{ result().nope }}"}}
+    """)
+    finished = driver.run()
+    assert finished is not None and finished.status == "failed"
+    assert finished.error is not None and finished.error.startswith("tasks.a.retry.when: ")
+
+
+def test_rerun_needs_something_to_rerun() -> None:
+    driver = Driver(CHAIN)
+    driver.run()
+    with pytest.raises(InvalidTransitionError, match="no failed task"):
+        driver.command(Rerun())
+    driver = Driver("""
+        version: "1.0"
+        tasks:
+          - {name: a, action: core.fail, next: [{when: "{{ succeeded() }}", do: b}]}
+          - {name: b, action: core.noop}
+    """)
+    driver.run()
+    with pytest.raises(ValidationError, match="never ran"):
+        driver.command(Rerun(tasks=("b",)))
+
+
+def test_rerun_of_a_task_whose_items_did_not_evaluate_evaluates_them_again() -> None:
+    driver = Driver("""
+        version: "1.0"
+        vars: {hosts: null}
+        tasks:
+          - {name: each, action: core.noop, with_items: "{{ workflow.hosts }}"}
+    """)
+    finished = driver.run()
+    assert finished is not None and finished.status == "failed"
+    assert "expected an array, got null" in (finished.error or "")
+    driver.state.vars["hosts"] = ["a", "b"]  # as if an operator fixed the data
+    driver.finished = None
+    driver.command(Rerun())
+    for _ in range(10):  # not driver.run(): the vars changed outside the events
+        driver.step()
+    assert driver.order() == ["each[0]", "each[1]"]
+    assert driver.finished is not None and driver.finished.status == "succeeded"

@@ -579,3 +579,17 @@ def test_a_task_reached_by_two_routes_without_a_join_runs_once_per_route() -> No
     assert [e.via for e in driver.events if getattr(e, "task", None) == "shared"
             and e.type == "workflow.task_started"] == ["a", "b"]
     assert finished is not None and finished.status == "succeeded"
+
+
+def test_a_concurrency_that_is_not_an_integer_fails_the_task() -> None:
+    driver = Driver("""
+        version: "1.0"
+        tasks:
+          - name: each
+            action: core.noop
+            with_items: "{{ [1, 2] }}"
+            concurrency: "{{ 'two' }}"
+    """)
+    finished = driver.run()
+    assert finished is not None and finished.status == "failed"
+    assert "tasks.each.concurrency: expected an integer, got string" in (finished.error or "")

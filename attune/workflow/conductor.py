@@ -159,7 +159,7 @@ def _should_retry(step: Step, task: TaskDef, run: Run, command: ChildEnded) -> b
         return evaluate_condition(policy.when, step.scope.context(judged),
                                   functions=WORKFLOW_FUNCTIONS)
     except ExprError as exc:
-        step.fail(f"tasks.{task.name}.retry.when: {exc}", run)
+        step.fail(str(exc.at_field(f"tasks.{task.name}.retry.when")), run)
         return False
 
 

@@ -123,15 +123,15 @@ class Step:
                     spec.items, scope, field=f"tasks.{name}.with_items",
                     functions=WORKFLOW_FUNCTIONS)
                 if not isinstance(value, list):
-                    raise ExprError(f"tasks.{name}.with_items: expected an array, got "
-                                    f"{_kind(value)}")
+                    raise ExprError(f"expected an array, got {_kind(value)}",
+                                    field=f"tasks.{name}.with_items")
                 items = value
                 raw = spec.concurrency if isinstance(spec.concurrency, int) else render_value(
                     spec.concurrency, scope, field=f"tasks.{name}.concurrency",
                     functions=WORKFLOW_FUNCTIONS)
                 if isinstance(raw, bool) or not isinstance(raw, int):
-                    raise ExprError(f"tasks.{name}.concurrency: expected an integer, got "
-                                    f"{_kind(raw)}")
+                    raise ExprError(f"expected an integer, got {_kind(raw)}",
+                                    field=f"tasks.{name}.concurrency")
                 concurrency = max(1, raw)
             except ExprError as exc:
                 items, error = [], str(exc)
@@ -188,11 +188,15 @@ class Step:
                 if transition.when is not None and not evaluate_condition(
                         transition.when, scope, functions=WORKFLOW_FUNCTIONS):
                     continue
+            except ExprError as exc:
+                self.fail(str(exc.at_field(f"{where}.when")), run)
+                return
+            try:
                 published = {name: render_value(value, scope, field=f"{where}.publish.{name}",
                                                 functions=WORKFLOW_FUNCTIONS)
                              for name, value in transition.publish.items()}
             except ExprError as exc:
-                self.fail(f"{where}: {exc}" if exc.field is None else str(exc), run)
+                self.fail(str(exc), run)
                 return
             matched = True
             self.emit(TransitionTaken(at=self.now, task=run.task, run=run.run, index=index,
