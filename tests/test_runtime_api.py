@@ -1,9 +1,14 @@
-"""GET /api/v1/runtimes, /runtimes/{ref}, /packs/{ref}/runtimes: the runtimes packs define."""
+"""GET /api/v1/runtimes, /runtimes/{ref}, /packs/{ref}/runtimes and `attune runtime
+list|show`: the runtimes packs define."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from tests.api_http import admin_api, assert_error
 from tests.conftest import RunningPlatform
+from tests.test_cli_commands import Cli
 
 
 async def test_runtimes_are_listed_filtered_and_shown(platform: RunningPlatform) -> None:
@@ -30,3 +35,20 @@ async def test_runtimes_are_listed_filtered_and_shown(platform: RunningPlatform)
         assert_error(await api.get("/api/v1/runtimes", params={"family": "cobol"}), 422,
                      "VALIDATION_ERROR", "family")
         assert_error(await api.get("/api/v1/packs/nope/runtimes"), 404, "NOT_FOUND", "'nope'")
+
+
+async def test_runtime_commands(platform: RunningPlatform, tmp_path: Path) -> None:
+    cli = Cli(platform.api_url, tmp_path)
+    await cli.login()
+    table = await cli("runtime", "list", COLUMNS="200")
+    assert table.code == 0, table
+    assert "core.nodejs" in table.out and "node, nodejs, node.js" in table.out
+    listed = json.loads((await cli("runtime", "list", "--pack", "core", "-o", "json")).out)
+    assert listed["pagination"]["total_items"] == 5
+    shown = await cli("runtime", "show", "core.python", COLUMNS="200")
+    assert shown.code == 0 and "python3 -u" in shown.out and "requirements.txt" in shown.out
+    assert "3.12" in shown.out and "python3.12" in shown.out
+    http = await cli("runtime", "show", "core.http", COLUMNS="200")
+    assert "built in" in http.out
+    missing = await cli("runtime", "show", "core.cobol")
+    assert missing.code == 1 and "'core.cobol'" in missing.err

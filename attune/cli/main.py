@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "permission-set": "attune.cli.identity:permission_set",
     "token-login": "attune.cli.identity:token_login",
     "worker": "attune.cli.worker:worker",
+    "runtime": "attune.cli.runtime:runtime",
 }
 
 
