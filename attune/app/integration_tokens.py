@@ -48,8 +48,10 @@ async def create(ctx: Context, identity: Identity, label: str, *,
 
 
 async def revoke(ctx: Context, identity: Identity, token_id: str, *, meta: Meta) -> int:
-    if await ctx.pool.fetchval("SELECT 1 FROM integration_tokens WHERE id = $1 AND "
-                               "identity_id = $2", token_id, identity.id) is None:
+    # decided on the identity's own events, not on a read model that may lag
+    envelopes, _ = await ctx.store.load(identities.AGGREGATE, identity.login)
+    if not any(isinstance(e.event, IntegrationTokenCreated) and e.event.token_id == token_id
+               for e in envelopes):
         raise NotFoundError(f"identity {identity.id} has no integration token {token_id!r}")
     event = IntegrationTokenRevoked(at=ctx.clock(), login=identity.login, token_id=token_id)
     return await identities.append(ctx, identity.login, event, meta=meta,
