@@ -380,3 +380,12 @@ def test_rerun_of_a_task_whose_items_did_not_evaluate_evaluates_them_again() -> 
         driver.step()
     assert driver.order() == ["each[0]", "each[1]"]
     assert driver.finished is not None and driver.finished.status == "succeeded"
+
+
+def test_start_refuses_a_definition_that_did_not_pass_validation() -> None:
+    from attune.workflow import TaskDef, Transition, WorkflowDef, WorkflowDefinitionError
+
+    broken = WorkflowDef(tasks=(TaskDef(name="a", action="core.noop",
+                                       next=(Transition(do=("ghost",)),)),))
+    with pytest.raises(WorkflowDefinitionError, match="unknown task 'ghost'"):
+        start(broken, {}, now=T0)

@@ -53,17 +53,24 @@ from attune.workflow.events import (
     WorkflowStarted,
 )
 from attune.workflow.model import TaskDef, WorkflowDef
+from attune.workflow.problems import WorkflowDefinitionError
 from attune.workflow.scope import Judged, Keystore, Scope
 from attune.workflow.state import Run, WorkflowState, evolve, retry_timer
 from attune.workflow.step import Step
+from attune.workflow.validate import validate_workflow
 
 
 def start(definition: WorkflowDef, parameters: Mapping[str, Any], *, now: datetime,
           config: Mapping[str, Any] | None = None, system: Mapping[str, Any] | None = None,
           keystore: Keystore | None = None) -> tuple[WorkflowState, Decision]:
-    """Begin a workflow: validate the parameters, render `vars` in order, start the
-    entry tasks. Bad parameters or a `vars` expression error raise a ValidationError
-    (nothing has started then)."""
+    """Begin a workflow: check the definition and the parameters, render `vars` in
+    order, start the entry tasks. An invalid definition, bad parameters or a `vars`
+    expression error raise a ValidationError (nothing has started then)."""
+    report = validate_workflow(definition)
+    if report.errors:  # a definition that skipped validation must not crash the conductor
+        shown = "; ".join(str(p) for p in report.errors[:5])
+        raise WorkflowDefinitionError(f"invalid workflow: {shown}",
+                                      details=[p.as_dict() for p in report.errors])
     params = validate_parameters(definition.parameters, dict(parameters))
     system_ns = {**(system or {}), "workflow_start": now.isoformat()}
     # A throwaway state to render `vars` against, each seeing the ones before it.
