@@ -130,9 +130,14 @@ async def maintain(ctx: Context, facilities: Facilities, stop: asyncio.Event,
         available = await facilities.catalog.verify_all(refs)
         if on_verified is not None:
             on_verified.update(available)
+        rows: list[Any] = []
         with contextlib.suppress(Exception):  # no packs table yet: nothing to prepare
-            for row in await ctx.pool.fetch("SELECT ref, path FROM packs"):
-                later(prepare_pack(facilities, row["ref"], Path(row["path"]), refs))
+            rows = await ctx.pool.fetch("SELECT ref, path FROM packs")
+
+        async def prepare_all() -> None:
+            for row in rows:  # one pack at a time: builds are heavy (pip, npm)
+                await prepare_pack(facilities, row["ref"], Path(row["path"]), refs)
+        later(prepare_all())
         await stop.wait()
     finally:
         for sub in subs:
