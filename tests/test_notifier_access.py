@@ -3,10 +3,15 @@ point: per resource, and per entity when the grants carry constraints."""
 
 from __future__ import annotations
 
+import asyncio
+
+import aiohttp
+
 from attune.app import executions, identities, permissions
 from attune.app.context import Context
 from attune.domain.permission import Constraints, Grant, PermissionSetDef
 from attune.eventstore.envelope import Meta
+from attune.notifier.service import Notifier
 from tests.conftest import eventually, start_platform, stop_platform
 from tests.notifier_client import admin_token, connect, notifier_up
 
@@ -70,4 +75,31 @@ async def test_deliveries_follow_rbac_grants_and_their_constraints(ctx: Context)
             await mine.send(type="ping")
             assert (await mine.next())["type"] == "pong"  # nothing else was queued before
     finally:
+        await stop_platform(running)
+
+
+async def test_freezing_an_identity_closes_its_connections(ctx: Context) -> None:
+    running = await start_platform(ctx, ("projector",))
+    service = Notifier(ctx, recheck_seconds=0.3)
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.run(stop))
+    try:
+        await notifier_up(ctx.settings)
+        meta = Meta.new(actor="admin")
+        await identities.create(ctx, "carol", PASSWORD,
+                                permission_set_refs=["core.viewer"], meta=meta)
+        carol = await _identity(ctx, "carol")
+        token = ctx.tokens.issue(carol.id, carol.login, "access")
+        async with connect(ctx.settings, token) as client:
+            await client.next_of("welcome")
+            await client.subscribe("entity_type:execution")
+            await identities.set_frozen(ctx, "carol", True, meta=meta)
+            while True:
+                message = await client.ws.receive(timeout=15)
+                if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
+                    break
+            assert client.ws.close_code == 4403
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
         await stop_platform(running)

@@ -25,6 +25,7 @@ _QUERY_TOKENS = {"token", "access_token", "jwt", "auth", "authorization", "beare
 class Caller:
     identity: Identity
     claims: Claims
+    token: str
 
 
 def token_of(request: web.Request) -> str:
@@ -50,5 +51,11 @@ def token_of(request: web.Request) -> str:
 
 
 async def authenticate(ctx: Context, request: web.Request) -> Caller:
-    identity, claims = await caller_of(ctx, token_of(request), ACCEPTED)
-    return Caller(identity, claims)
+    return await check(ctx, token_of(request))
+
+
+async def check(ctx: Context, token: str) -> Caller:
+    """As the API checks a token: signature, expiry, type, the identity still there and
+    not frozen, an integration token not revoked."""
+    identity, claims = await caller_of(ctx, token, ACCEPTED)
+    return Caller(identity, claims, token)

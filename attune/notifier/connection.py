@@ -22,12 +22,14 @@ import asyncio
 import contextlib
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 from aiohttp import WSMsgType, web
 
 import attune.log as log
+from attune.errors import AttuneError, UnauthorizedError
 from attune.eventstore.store import EventStore
 from attune.notifier.access import Access
 from attune.notifier.filters import FilterError, parse
@@ -39,6 +41,12 @@ from attune.notifier.replay import MAX_REPLAY, replay
 _log = log.get("notifier")
 
 TOKEN_EXPIRED = 4401
+#: The token's identity was frozen or lost its access meanwhile.
+FORBIDDEN = 4403
+#: How often a connection's token and identity are checked again (as the API checks
+#: them per request: a deleted or frozen identity, a revoked integration token); the
+#: permissions are taken afresh at the same time.
+RECHECK_SECONDS = 30.0
 #: Control frames (pong, errors, acknowledgements) waiting to be written; a client that
 #: sends more than this without reading is closed (1008, policy violation).
 CONTROL_LIMIT = 256
@@ -53,6 +61,8 @@ DRAIN_POLL = 0.005
 class Connection:
     def __init__(self, ws: web.WebSocketResponse, transport: Any, hub: Hub,
                  store: EventStore, access: Access, client_id: str, *,
+                 recheck: Callable[[], Awaitable[Access]] | None = None,
+                 recheck_seconds: float = RECHECK_SECONDS,
                  queue_limit: int = QUEUE_LIMIT) -> None:
         self.ws = ws
         self.transport = transport
@@ -61,6 +71,8 @@ class Connection:
         self.access = access
         self.client_id = client_id
         self.queue_limit = queue_limit
+        self.recheck = recheck
+        self.recheck_seconds = recheck_seconds
         self.filters: set[str] = set()
         self.queue: deque[Notification] = deque()
         self.control: deque[bytes] = deque()
@@ -112,7 +124,7 @@ class Connection:
 
     async def serve(self) -> None:
         writer = asyncio.create_task(self._write_loop())
-        timer = asyncio.create_task(self._expire_on_time())
+        timer = asyncio.create_task(self._watch_token())
         self.send_control({"type": "welcome", "client_id": self.client_id,
                            "message": "Connected to Attune Notifier",
                            "sequence": self.hub.position})
@@ -145,11 +157,30 @@ class Connection:
     def _expired(self) -> bool:
         return time.time() >= self.expires_at
 
-    async def _expire_on_time(self) -> None:
-        await asyncio.sleep(max(0.0, self.expires_at - time.time()))
-        _log.info("notifier.token_expired", client_id=self.client_id,
-                  login=self.access.identity.login)
-        await self.close(TOKEN_EXPIRED, "token expired")
+    async def _watch_token(self) -> None:
+        """Close at the token's expiry (4401), or earlier when a periodic check finds
+        the token or its identity no longer valid."""
+        while True:
+            left = self.expires_at - time.time()
+            if left <= 0:
+                _log.info("notifier.token_expired", client_id=self.client_id,
+                          login=self.access.identity.login)
+                await self.close(TOKEN_EXPIRED, "token expired")
+                return
+            await asyncio.sleep(min(left, self.recheck_seconds))
+            if self.recheck is None or self._expired():
+                continue
+            try:
+                self.access = await self.recheck()
+            except AttuneError as exc:
+                code = TOKEN_EXPIRED if isinstance(exc, UnauthorizedError) else FORBIDDEN
+                _log.info("notifier.token_refused", client_id=self.client_id,
+                          error=exc.message)
+                await self.close(code, exc.message[:120])
+                return
+            except Exception as exc:  # the read model unreachable: keep the client
+                _log.warning("notifier.recheck_failed", client_id=self.client_id,
+                             error=repr(exc))
 
     # -- client messages -------------------------------------------------------------
 

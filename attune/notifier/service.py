@@ -14,8 +14,8 @@ from attune.api.errors import from_attune
 from attune.app.context import Context
 from attune.errors import AttuneError, UnavailableError
 from attune.notifier.access import Access
-from attune.notifier.auth import PROTOCOL, authenticate
-from attune.notifier.connection import QUEUE_LIMIT, Connection
+from attune.notifier.auth import PROTOCOL, authenticate, check
+from attune.notifier.connection import QUEUE_LIMIT, RECHECK_SECONDS, Connection
 from attune.notifier.hub import Hub
 
 _log = log.get("notifier")
@@ -26,11 +26,13 @@ HEARTBEAT_SECONDS = 30.0
 
 class Notifier:
     def __init__(self, ctx: Context, *, port: int | None = None,
-                 queue_limit: int = QUEUE_LIMIT) -> None:
+                 queue_limit: int = QUEUE_LIMIT,
+                 recheck_seconds: float = RECHECK_SECONDS) -> None:
         self.ctx = ctx
         self.host = ctx.settings.api_host
         self.port = ctx.settings.notifier_port if port is None else port
         self.queue_limit = queue_limit
+        self.recheck_seconds = recheck_seconds
         self.hub = Hub(ctx.nc, ctx.store)
         self.connections: set[Connection] = set()
         self._ids = itertools.count(1)
@@ -58,9 +60,15 @@ class Notifier:
                                    heartbeat=HEARTBEAT_SECONDS,
                                    max_msg_size=MAX_CLIENT_MESSAGE)
         await ws.prepare(request)
+        async def recheck() -> Access:
+            again = await check(self.ctx, caller.token)
+            return Access(again.identity, again.claims)
+
         connection = Connection(ws, request.transport, self.hub, self.ctx.store,
                                 Access(caller.identity, caller.claims),
-                                f"client_{next(self._ids)}", queue_limit=self.queue_limit)
+                                f"client_{next(self._ids)}", recheck=recheck,
+                                recheck_seconds=self.recheck_seconds,
+                                queue_limit=self.queue_limit)
         self.connections.add(connection)
         _log.info("notifier.connected", client_id=connection.client_id,
                   login=caller.identity.login, token_type=caller.claims.token_type)
