@@ -68,6 +68,10 @@ async def test_watch_prints_notifications_and_reads_back_since(ctx: Context,
         assert len(lines) == 4
         assert f"execution {second}" in lines[0] and "execution_created" in lines[0]
         assert "running -> completed" in lines[-1] and "core.echo" in lines[-1]
+
+        # a filter the notifier does not know: its error, and exit 1
+        code, _, err = await _finish(_watch(ctx, token, tmp_path, "entity_type:spaceship"))
+        assert code == 1 and "unknown entity type 'spaceship'" in err
     finally:
         await stop_platform(running)
 
