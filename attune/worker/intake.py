@@ -62,8 +62,18 @@ class Intake:
             _log.warning("worker.cordon_check_failed", error=repr(exc))
             return self.cordoned
 
+    async def _ensure_consumers(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await ensure_pool_consumers(self.ctx, self.runtimes, self.pool)
+                return
+            except Exception as exc:  # NATS not there yet: try again
+                _log.warning("worker.pool_consumers_failed", error=repr(exc))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), CORDON_POLL_SECONDS)
+
     async def run(self, stop: asyncio.Event) -> None:
-        await ensure_pool_consumers(self.ctx, self.runtimes, self.pool)
+        await self._ensure_consumers(stop)
         while not stop.is_set():
             self.cordoned = await self._cordoned()
             if self.cordoned:

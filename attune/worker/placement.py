@@ -13,7 +13,8 @@ An action needs placement when it names labels (`placement: {labels: {...}}`) or
 runtime version constraint. The executor then picks a pool whose live, uncordoned
 members satisfy it (runtime, every label, a matching version), preferring free capacity;
 workers sharing a label set share the pool's queue, so one of them dying strands nothing
-while another lives. With no capable worker the execution waits in `scheduling` with
+while another lives (when a whole pool goes away, what was placed on it waits for a worker
+of that pool, or for its timeout). With no capable worker the execution waits in `scheduling` with
 the reason (`execution.queued`), and is placed as soon as one appears.
 
 Cordoned workers (KV `attune_cordons`, by the API) take no new work: they stop fetching
