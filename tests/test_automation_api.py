@@ -326,3 +326,25 @@ async def test_events_enforcements_and_rule_executions(platform: RunningPlatform
         assert_error(await api.get("/api/v1/events", params={"source": "telepathy"}), 422,
                      "VALIDATION_ERROR", "source")
         assert_error(await api.get("/api/v1/events/999999"), 404, "NOT_FOUND")
+
+        # an event for one rule instance (a sensor emitting for one of its rules): only
+        # that rule is evaluated; the rule must exist and be of the event's trigger
+        other = {**RULE, "ref": "core.on_deploy_too"}
+        assert (await api.post("/api/v1/rules", json=other)).status == 201
+        targeted = await api.post("/api/v1/events", json={
+            "trigger_ref": "core.deployed", "payload": {"service": "website"},
+            "rule_ref": other["ref"]})
+        assert targeted.status in (201, 202), targeted.body
+
+        async def enforced_once() -> Any:
+            answer = await api.get("/api/v1/enforcements",
+                                   params={"event_id": str(targeted.data["id"])})
+            items = answer.body["items"]
+            return items if items and items[0]["status"] != "created" else None
+        assert [e["rule_ref"] for e in await eventually(enforced_once)] == [other["ref"]]
+        assert_error(await api.post("/api/v1/events", json={
+            "trigger_ref": "core.deployed", "payload": {"service": "web"},
+            "rule_ref": "core.nothing"}), 422, "VALIDATION_ERROR", "no rule 'core.nothing'")
+        assert_error(await api.post("/api/v1/events", json={
+            "trigger_ref": "core.webhook", "payload": {}, "rule_ref": other["ref"]}),
+            422, "VALIDATION_ERROR", "is not a rule of trigger 'core.webhook'")

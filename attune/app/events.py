@@ -47,7 +47,8 @@ async def create(ctx: Context, trigger_ref: str, payload: dict[str, Any], *,
                  source: EventSource, meta: Meta, source_ref: str | None = None,
                  trigger_instance_id: str | None = None,
                  metadata: dict[str, Any] | None = None,
-                 allowed_triggers: Collection[str] | None = None) -> int:
+                 allowed_triggers: Collection[str] | None = None,
+                 rule_ref: str | None = None) -> int:
     """Append `event.created`; returns the event id. `allowed_triggers` is the
     sensor token's `trigger_types` (None: the caller is not limited to some)."""
     if allowed_triggers is not None and trigger_ref not in allowed_triggers:
@@ -59,8 +60,15 @@ async def create(ctx: Context, trigger_ref: str, payload: dict[str, Any], *,
         raise ConflictError(f"trigger {trigger_ref!r} is disabled: enable it (POST "
                             f"/api/v1/triggers/{trigger_ref}/enable) to accept its events")
     check_payload(trigger_ref, trigger.out_schema, payload)
+    if rule_ref is not None:
+        rule_trigger = await ctx.pool.fetchval("SELECT trigger_ref FROM rules WHERE ref = $1",
+                                               rule_ref)
+        if rule_trigger != trigger_ref:
+            raise ValidationError(
+                f"rule_ref: {rule_ref!r} is not a rule of trigger {trigger_ref!r}"
+                if rule_trigger else f"rule_ref: no rule {rule_ref!r} (see `attune rule list`)")
     event = EventCreated(at=ctx.clock(), trigger_ref=trigger_ref, payload=payload,
-                         source=source, source_ref=source_ref,
+                         rule_ref=rule_ref, source=source, source_ref=source_ref,
                          trigger_instance_id=trigger_instance_id, metadata=metadata or {})
     msg_id = (instance_msg_id(trigger_ref, trigger_instance_id) if trigger_instance_id
               else uuid4().hex)

@@ -28,7 +28,7 @@ async def create_event(call: Call) -> web.Response:
     event_id = await events.create(
         call.ctx, body.trigger_ref, body.payload, source="sensor" if sensor else "api",
         source_ref=source_ref, trigger_instance_id=body.trigger_instance_id,
-        allowed_triggers=allowed, meta=call.meta)
+        allowed_triggers=allowed, rule_ref=body.rule_ref, meta=call.meta)
     if await call.waiter.wait_for(event_id, WRITE_WAIT_SECONDS):
         found = await reads.find_event(call.ctx.pool, event_id)
         if found is not None:

@@ -132,6 +132,10 @@ class EventCreateRequest(Request):
         min_length=1, max_length=255,
         description="the emitter's id of this occurrence: posting it again returns the "
                     "same event (within 2 hours)")] = None
+    rule_ref: Annotated[str | None, Field(
+        min_length=1, max_length=255,
+        description="only this rule (of the event's trigger) is evaluated — a sensor "
+                    "emitting for one of its rule instances")] = None
 
 
 class EventOut(Response):
