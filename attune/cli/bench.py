@@ -260,6 +260,8 @@ def render_rules(report: dict[str, Any]) -> Table:
         ("(a) events/s matched and enforced, one executor",
          f"{rate['events_per_s']:,.0f}/s ({rate['seconds']:.2f} s to the last resolution)"),
         ("(a) enforcements/s resolved", f"{rate['enforcements_per_s']:,.0f}/s"),
+        ("(a) events per CPU-second of the process (executor + appender)",
+         f"{rate['events_per_cpu_s']:,.0f} ({rate['cpu_seconds']:.2f} CPU-s)"),
         (f"(b) webhook -> running at {lat['rate_per_s']:g}/s",
          f"p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms, max {lat['max_ms']:.1f} ms "
          f"({lat['events']} events)"),

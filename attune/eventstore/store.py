@@ -95,17 +95,9 @@ class EventStore:
         A `msg_id` already recorded (a redelivery) rejects the whole batch with
         DuplicateAppendError: JetStream does not deduplicate inside atomic batches, so
         the caller appends those events one by one, where deduplication holds."""
-        if not appends:
-            raise ValueError("empty batch")
-        if len(appends) > BATCH_LIMIT:
-            raise PayloadTooLargeError(f"{len(appends)} events in one atomic append: the "
-                                       f"limit is {BATCH_LIMIT}")
-        batch_id = uuid4().hex
-        last = len(appends)
-        reply = None
-        for number, item in enumerate(appends, start=1):
+        messages: list[tuple[str, bytes, dict[str, str]]] = []
+        for item in appends:
             data, headers = encode(item.event, msg_id=item.msg_id, meta=item.meta or meta)
-            headers.update({"Nats-Batch-Id": batch_id, "Nats-Batch-Sequence": str(number)})
             if item.key is None:
                 subject = subjects.creation_subject(item.event.aggregate, item.event.name)
             else:
@@ -115,23 +107,8 @@ class EventStore:
                 headers[Header.EXPECTED_LAST_SUBJECT_SEQUENCE] = str(item.expected_version)
                 headers[EXPECTED_SUBJECT] = subjects.aggregate_filter(item.event.aggregate,
                                                                       item.key)
-            if number < last:
-                await self.nc.publish(subject, data, headers=headers)
-            else:
-                headers["Nats-Batch-Commit"] = "1"
-                reply = await self.nc.request(subject, data, headers=headers, timeout=10)
-        assert reply is not None
-        answer = orjson.loads(reply.data)
-        error = answer.get("error")
-        if error:
-            if error.get("err_code") == WRONG_LAST_SEQUENCE:
-                raise ConcurrencyError(f"a component changed meanwhile: {error['description']}")
-            if error.get("err_code") == DUPLICATE_IN_BATCH:
-                raise DuplicateAppendError("an event of the batch was recorded before")
-            if error.get("err_code") == MESSAGE_TOO_LARGE:
-                raise PayloadTooLargeError("an event of the batch is too large to record")
-            raise APIError(**error)
-        return int(answer["seq"])
+            messages.append((subject, data, headers))
+        return await publish_atomic(self.nc, messages)
 
     async def append_many(self, appends: list[Append], *, meta: Meta) -> list[int]:
         """Append in atomic batches of at most `CHUNK` events, in order; returns every
@@ -190,6 +167,45 @@ class EventStore:
         if raw.data is None or raw.subject is None or raw.seq is None:
             return None
         return decode_message(raw.seq, raw.subject, raw.data, raw.headers)
+
+
+async def publish_atomic(nc: Client, messages: list[tuple[str, bytes, dict[str, str]]]
+                         ) -> int:
+    """Publish (subject, data, headers) messages to one stream as an atomic batch: all
+    are stored, contiguously and in order, or none is. Returns the last one's sequence.
+    Raises ConcurrencyError (an expected version failed), DuplicateAppendError (a
+    `Nats-Msg-Id` was recorded before) or PayloadTooLargeError."""
+    if not messages:
+        raise ValueError("empty batch")
+    if len(messages) > BATCH_LIMIT:
+        raise PayloadTooLargeError(f"{len(messages)} events in one atomic append: the "
+                                   f"limit is {BATCH_LIMIT}")
+    batch_id = uuid4().hex
+    *body, (last_subject, last_data, last_headers) = messages
+    for number, (subject, data, headers) in enumerate(body, start=1):
+        await nc.publish(subject, data, headers={
+            **headers, "Nats-Batch-Id": batch_id, "Nats-Batch-Sequence": str(number)})
+    reply = await nc.request(last_subject, last_data, timeout=10, headers={
+        **last_headers, "Nats-Batch-Id": batch_id,
+        "Nats-Batch-Sequence": str(len(messages)), "Nats-Batch-Commit": "1"})
+    answer = orjson.loads(reply.data)
+    error = answer.get("error")
+    if error:
+        if error.get("err_code") == WRONG_LAST_SEQUENCE:
+            raise ConcurrencyError(f"a component changed meanwhile: {error['description']}")
+        if error.get("err_code") == DUPLICATE_IN_BATCH:
+            raise DuplicateAppendError("an event of the batch was recorded before")
+        if error.get("err_code") == MESSAGE_TOO_LARGE:
+            raise PayloadTooLargeError("an event of the batch is too large to record")
+        raise APIError(**error)
+    return int(answer["seq"])
+
+
+async def publish_atomic_many(nc: Client, messages: list[tuple[str, bytes, dict[str, str]]]
+                              ) -> None:
+    """`publish_atomic` in chunks of at most `CHUNK` messages (see `append_many`)."""
+    for start in range(0, len(messages), CHUNK):
+        await publish_atomic(nc, messages[start:start + CHUNK])
 
 
 def _translate(exc: APIError, event: Event) -> Exception:

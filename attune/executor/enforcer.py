@@ -64,9 +64,12 @@ class Match:
 
 
 class Enforcer:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, rulebook: RuleBook | None = None) -> None:
         self.ctx = ctx
-        self.rulebook = RuleBook(ctx.nc, ctx.pool)
+        #: shared with the scheduler in an executor process (it follows the stream once);
+        #: run here only when it is the enforcer's own
+        self.rulebook = rulebook or RuleBook(ctx.nc, ctx.pool)
+        self._own_rulebook = rulebook is None
 
     async def on_batch(self, msgs: list[Msg]) -> None:
         envelopes = [decode_message(m.metadata.sequence.stream, m.subject, m.data, m.headers)
@@ -180,7 +183,10 @@ class Enforcer:
     async def run(self, stop: asyncio.Event) -> None:
         consumer = BatchConsumer(self.ctx.nc, stream=EVENTS_STREAM, durable="enforcer",
                                  handler=self.on_batch, batch_size=256, batches=2)
-        await asyncio.gather(self.rulebook.run(stop), consumer.run(stop))
+        if self._own_rulebook:
+            await asyncio.gather(self.rulebook.run(stop), consumer.run(stop))
+        else:
+            await consumer.run(stop)
 
 
 def _conditions(rule: RuleDef) -> Any:

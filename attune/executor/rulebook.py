@@ -1,16 +1,19 @@
-"""The enforcer's view of the rules: every enabled rule by trigger, each pack's
-config and directory, and every action — *as of the stream position of the event
-being matched*.
+"""The executor's view of the catalogue: every enabled rule by trigger, each pack's
+config and directory, every action and every policy — *as of the stream position of
+the event being handled*.
 
-It starts from the read model (rules, actions and packs, read with their projection
-position in one snapshot) and follows `attune.rule.>`, `attune.action.>` and
-`attune.pack.>` on the stream from there. Holding the actions here spares the
-enforcer a PostgreSQL read per matched rule (twice: for the secret parameters and
-for the request). Before matching an event at sequence S, `ready_for(S)` makes
-sure every rule change recorded before S has been applied, and `candidates` answers
-with the rules as they were just before S (recent versions are kept): a rule created
-just before an event always sees it, one disabled just before never does, and one
-disabled just after still does — on every executor replica alike, and on replays.
+It starts from the read model (rules, actions, packs and policies, read with their
+projection position in one snapshot) and follows `attune.rule.>`, `attune.action.>`,
+`attune.pack.>` and `attune.policy.>` on the stream from there. Holding them here
+spares the enforcer a PostgreSQL read per matched rule (twice: for the secret
+parameters and for the request) and the scheduler one per requested execution (its
+policy), and a policy recorded before a request always governs it.
+
+Before matching an event at sequence S, `ready_for(S)` makes sure every change recorded
+before S has been applied, and `candidates` answers with the rules as they were just
+before S (recent versions are kept): a rule created just before an event always sees
+it, one disabled just before never does, and one disabled just after still does — on
+every executor replica alike, and on replays.
 """
 
 from __future__ import annotations
@@ -19,27 +22,31 @@ import asyncio
 import contextlib
 from collections import defaultdict
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from nats.aio.client import Client
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import FetchTimeoutError, NotFoundError
+from pydantic import BaseModel
 
 import attune.log as log
 from attune.domain import catalog
 from attune.domain.action import ACTION, ActionDef
+from attune.domain.events import Event
 from attune.domain.pack import PackRegistered
+from attune.domain.policy import POLICY, PolicyDef, effective
 from attune.domain.rule import RULE, RuleDef
 from attune.errors import NotFoundError as UnknownAction
 from attune.eventstore.envelope import Envelope, decode_message
 from attune.eventstore.store import EVENTS_STREAM
 
 _log = log.get("rulebook")
-SUBJECTS = ["attune.rule.>", "attune.action.>", "attune.pack.>"]
+D = TypeVar("D", bound=BaseModel)
+SUBJECTS = ["attune.rule.>", "attune.action.>", "attune.pack.>", "attune.policy.>"]
 #: Versions kept per rule for events handled after later changes.
 KEPT_VERSIONS = 32
-POSITIONS = ("rules", "actions", "packs")
+POSITIONS = ("rules", "actions", "packs", "policies")
 
 
 class RuleBook:
@@ -57,6 +64,7 @@ class RuleBook:
         self.pack_config: dict[str, dict[str, Any]] = {}
         self.pack_path: dict[str, str] = {}
         self.actions: dict[str, catalog.Component[ActionDef]] = {}
+        self.policies: dict[str, catalog.Component[PolicyDef]] = {}
         #: Last stream sequence whose rule/pack changes are applied.
         self.position = 0
         #: Events up to this sequence are known to have no unapplied rule change before them.
@@ -103,6 +111,10 @@ class RuleBook:
                                 "`attune action list`")
         return state.definition, path
 
+    def policy_for(self, action_ref: str) -> PolicyDef | None:
+        """The policy that governs executions of `action_ref` now (see `ready_for`)."""
+        return effective((p.definition for p in self.policies.values()), action_ref)
+
     def _set(self, ref: str, state: catalog.Component[RuleDef] | None, seq: int, *,
              created: bool = False) -> None:
         if state is None:
@@ -127,12 +139,9 @@ class RuleBook:
             self._set(ref, catalog.evolve(RULE, self.states.get(ref), event), envelope.seq,
                       created=created)
         elif event.aggregate == "action":
-            ref = envelope.ref
-            action = catalog.evolve(ACTION, self.actions.get(ref), event)
-            if action is None:
-                self.actions.pop(ref, None)
-            else:
-                self.actions[ref] = action
+            _fold(ACTION, self.actions, envelope.ref, event)
+        elif event.aggregate == "policy":
+            _fold(POLICY, self.policies, envelope.ref, event)
         self.position = max(self.position, envelope.seq)
 
     # -- loading and following -----------------------------------------------------------
@@ -145,6 +154,7 @@ class RuleBook:
             rows = await conn.fetch("SELECT definition, source, version FROM rules")
             actions = await conn.fetch("SELECT definition, source FROM actions")
             packs = await conn.fetch("SELECT ref, path, definition FROM packs")
+            policies = await conn.fetch("SELECT definition, source FROM policies")
         self.states.clear()
         self.history.clear()
         self.by_trigger.clear()
@@ -156,6 +166,11 @@ class RuleBook:
         for row in actions:
             action = ActionDef.model_validate(row["definition"])
             self.actions[action.ref] = catalog.Component(definition=action, source=row["source"])
+        self.policies = {}
+        for row in policies:
+            policy = PolicyDef.model_validate(row["definition"])
+            self.policies[policy.ref] = catalog.Component(definition=policy,
+                                                          source=row["source"])
         self.pack_config = {r["ref"]: r["definition"].get("config") or {} for r in packs}
         self.pack_path = {r["ref"]: r["path"] for r in packs}
         self.position = self._verified = int(position or 0)
@@ -204,7 +219,8 @@ class RuleBook:
         return self.position >= seq
 
     async def ready_for(self, seq: int, timeout: float = 10.0) -> None:
-        """Return once every rule, action or pack change recorded before `seq` is applied."""
+        """Return once every rule, action, pack or policy change recorded before `seq` is
+        applied."""
         if not self.loaded.is_set():
             await asyncio.wait_for(self.loaded.wait(), timeout)
         if seq - 1 <= max(self.position, self._verified):
@@ -246,8 +262,17 @@ class RuleBook:
                     self._advanced.wait_for(partial(self._reached, pending)), 1.0)
 
 
+def _fold(kind: catalog.Kind[D], table: dict[str, catalog.Component[D]], ref: str,
+          event: Event) -> None:
+    state = catalog.evolve(kind, table.get(ref), event)
+    if state is None:
+        table.pop(ref, None)
+    else:
+        table[ref] = state
+
+
 async def _next_change(js: Any, start: int) -> int | None:
-    """Sequence of the first rule, action or pack change at or after `start`, if any."""
+    """Sequence of the first rule, action, pack or policy change at or after `start`, if any."""
     async def first(subject: str) -> int | None:
         try:
             raw = await js.get_msg(EVENTS_STREAM, seq=start, subject=subject, direct=True,
