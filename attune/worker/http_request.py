@@ -19,9 +19,12 @@ import aiohttp
 import orjson
 
 from attune.domain.execution import Outcome
+from attune.worker import output
 
-#: The body kept in the result; executions' events must stay small.
+#: The body kept in the result; executions' events must stay small (the outcome also
+#: drops `data` or cuts stdout past the caps every action has).
 BODY_CAP = 128 * 1024
+STDOUT_CAP = 256 * 1024
 
 
 def _request_args(p: dict[str, Any]) -> dict[str, Any]:
@@ -99,6 +102,8 @@ async def run(parameters: dict[str, Any], *, timeout_seconds: float,
                                                            f"{timeout_seconds:g} s",
                        timed_out=not cancelled, cancelled=cancelled)
     result = doing.result()
+    printed = orjson.dumps(result).decode() + "\n"
     return Outcome(exit_code=0 if result["success"] else 1,
-                   stdout=orjson.dumps(result).decode() + "\n", data=result,
+                   stdout=printed[:STDOUT_CAP], stdout_truncated=len(printed) > STDOUT_CAP,
+                   data=output.fit(result),
                    duration_ms=int((time.monotonic() - started) * 1000), error=result["error"])
