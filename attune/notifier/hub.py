@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import Protocol
 
 import nats.errors
@@ -28,6 +29,14 @@ from attune.notifier.notification import Notification
 
 _log = log.get("notifier")
 BATCH = 256
+#: Silence after which the consumer is checked against the stream: when the stream has
+#: moved on without it (its server restarted and lost the ephemeral consumer), it is
+#: created again after the last message handled.
+STALL_SECONDS = 5.0
+
+
+class StalledError(Exception):
+    """The consumer delivers nothing while the stream grows."""
 
 
 class Subscriber(Protocol):
@@ -110,12 +119,17 @@ class Hub:
         sub = await self.nc.jetstream().subscribe(
             "attune.>", stream=self.stream, config=config, ordered_consumer=True,
             idle_heartbeat=5.0)
+        quiet_since = time.monotonic()
         try:
             while not stop.is_set():
                 try:
                     first = await sub.next_msg(timeout=0.5)
                 except nats.errors.TimeoutError:
+                    if time.monotonic() - quiet_since > STALL_SECONDS:
+                        await self._check_not_stalled()
+                        quiet_since = time.monotonic()
                     continue
+                quiet_since = time.monotonic()
                 # with whatever else has arrived meanwhile: one hand-over per batch
                 msgs = [first] + [await sub.next_msg() for _ in range(
                     min(sub.pending_msgs, BATCH - 1))]
@@ -134,6 +148,12 @@ class Hub:
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
+
+    async def _check_not_stalled(self) -> None:
+        info = await self.nc.jetstream().stream_info(self.stream)
+        if info.state.last_seq > self.position:
+            raise StalledError(f"the stream is at {info.state.last_seq}, the consumer "
+                               f"delivered nothing after {self.position}")
 
     async def _map(self, seq: int, subject: str, data: bytes,
                    headers: dict[str, str] | None) -> list[Notification]:
