@@ -36,6 +36,10 @@ async def _redirect(request: web.Request) -> web.Response:
     raise web.HTTPFound("/echo")
 
 
+async def _big(request: web.Request) -> web.Response:
+    return web.Response(text="x" * 200_000)
+
+
 async def _missing(request: web.Request) -> web.Response:
     return web.Response(status=404, text="no such thing")
 
@@ -47,6 +51,7 @@ async def server() -> AsyncIterator[str]:
     app.router.add_get("/slow", _slow)
     app.router.add_get("/redirect", _redirect)
     app.router.add_get("/missing", _missing)
+    app.router.add_get("/big", _big)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -118,3 +123,9 @@ async def test_execution_timeout_and_cancel(server: str) -> None:
     cancel.set()
     cancelled = await task
     assert cancelled.cancelled and cancelled.error == "cancelled"
+
+
+async def test_a_large_body_is_cut_and_flagged(server: str) -> None:
+    big = await call({"url": f"{server}/big"})
+    assert big.exit_code == 0 and big.data["body_truncated"] is True
+    assert len(big.data["body"]) == 128 * 1024 and big.data["json"] is None
