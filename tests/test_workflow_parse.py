@@ -235,6 +235,34 @@ def test_any_value_parses_or_fails_with_a_definition_error(value: Any) -> None:
             parse_workflow(candidate)
 
 
+ANY_VALUE = st.recursive(st.none() | st.booleans() | st.integers(-3, 3) | st.floats()
+                         | st.sampled_from(["a", "b", "{{ x }}", "{{ (", "all", "core.noop"]),
+                         lambda inner: st.lists(inner, max_size=3)
+                         | st.dictionaries(st.sampled_from(["when", "do", "items", "count",
+                                                            "next", "default", "a"]),
+                                           inner, max_size=3), max_leaves=8)
+TASK_KEYS = ["action", "input", "next", "with_items", "with", "concurrency", "batch_size",
+             "join", "retry", "timeout", "delay", "on_success", "on_failure", "on_complete",
+             "on_timeout", "decision", "publish", "type", "__chart_meta__"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(TASK_KEYS), ANY_VALUE, max_size=4),
+                min_size=1, max_size=3),
+       st.dictionaries(st.sampled_from(["vars", "input", "output", "output_map",
+                                        "parameters", "cancellation_policy", "version"]),
+                       ANY_VALUE, max_size=3))
+def test_any_field_of_any_type_gives_a_definition_error_or_a_report(
+        tasks: list[dict[str, Any]], top: dict[str, Any]) -> None:
+    document = {**top, "tasks": [{"name": f"t{i}", **task} for i, task in enumerate(tasks)]}
+    try:
+        definition = parse_workflow(document)
+    except WorkflowDefinitionError as exc:
+        assert exc.details and all(p["field"] is not None for p in exc.details)
+        return
+    validate_workflow(definition, known_actions={"core.noop"})
+
+
 def test_validation_reports_unknown_tasks_actions_bad_expressions_and_unreachable() -> None:
     found = report("""
         version: "1.0"
