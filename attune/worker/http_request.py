@@ -50,6 +50,17 @@ def _request_args(p: dict[str, Any]) -> dict[str, Any]:
     return args
 
 
+async def _read_capped(content: aiohttp.StreamReader) -> bytes:
+    """Up to BODY_CAP + 1 bytes (one more tells that there was more)."""
+    raw = bytearray()
+    while len(raw) <= BODY_CAP:
+        chunk = await content.read(BODY_CAP + 1 - len(raw))
+        if not chunk:
+            break
+        raw += chunk
+    return bytes(raw)
+
+
 async def request(p: dict[str, Any]) -> dict[str, Any]:
     """Make the request; never raises for what the remote side does."""
     started = time.monotonic()
@@ -62,7 +73,7 @@ async def request(p: dict[str, Any]) -> dict[str, Any]:
         method = str(p.get("method") or "GET").upper()
         async with aiohttp.ClientSession(timeout=timeout) as session, \
                 session.request(method, str(p["url"]), **args) as response:
-            raw = await response.content.read(BODY_CAP + 1)
+            raw = await _read_capped(response.content)
             body = raw[:BODY_CAP].decode(response.charset or "utf-8", errors="replace")
             result.update(
                 status_code=response.status, url=str(response.url), body=body,
