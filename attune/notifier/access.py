@@ -75,6 +75,7 @@ class Access:
                                   f"{', '.join(filter.resources)}: "
                                   f"{self.identity.login} may not read {', '.join(missing)}")
         elif not any(self.may_read(r) for r in filter.resources):
-            raise FilterError(f"{self.identity.login} may not read "
-                              f"{' or '.join(filter.resources)}: '{filter.text}' would "
-                              "show nothing")
+            who = (f"a {self.claims.token_type} token" if self.claims.token_type != "access"
+                   else self.identity.login)
+            raise FilterError(f"{who} may not read {' or '.join(filter.resources)}: "
+                              f"'{filter.text}' would show nothing")

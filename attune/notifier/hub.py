@@ -92,12 +92,15 @@ class Hub:
     async def run(self, stop: asyncio.Event) -> None:
         """Follow the stream from its end (as it is now) until `stop`; after a failure
         (NATS restarting) carry on right after the last message handled."""
-        self.position = (await self.nc.jetstream().stream_info(self.stream)).state.last_seq
-        self.started.set()
-        _log.info("notifier.following", stream=self.stream, position=self.position)
         backoff = 0.2
         while not stop.is_set():
             try:
+                if not self.started.is_set():
+                    info = await self.nc.jetstream().stream_info(self.stream)
+                    self.position = info.state.last_seq
+                    self.started.set()
+                    _log.info("notifier.following", stream=self.stream,
+                              position=self.position)
                 await self._consume(stop)
                 backoff = 0.2
             except asyncio.CancelledError:

@@ -95,8 +95,10 @@ class Notifier:
             _log.info("notifier.listening", url=self.url)
             await stop.wait()
         finally:
-            for connection in list(self.connections):
-                await connection.close(1001, "the notifier is stopping")
+            closing = [asyncio.create_task(c.close(1001, "the notifier is stopping"))
+                       for c in list(self.connections)]
+            if closing:  # clients that do not answer the close are not waited for long
+                await asyncio.wait(closing, timeout=2.0)
             await runner.cleanup()
             hub.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
