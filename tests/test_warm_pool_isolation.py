@@ -1,7 +1,8 @@
 """The warm Python pool: actions forked from a pre-started interpreter behave like cold
 ones (stdin, output, exit codes, environment, timeouts) and stay isolated from each
 other — leaked state is invisible to the next, a crash does not break the next.
-Real processes, no servers needed."""
+Real processes; the last test runs them through the worker service (real NATS and
+PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,20 @@ import os
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from attune.app import packs
 from attune.bench import runtimes as runtimes_bench
 from attune.bench.progress import Silent
 from attune.domain.action import ActionDef
+from attune.eventstore.envelope import Meta
 from attune.worker.prepare import Facilities
 from attune.worker.runner import RunRequest, run
 from attune.worker.warm_pool import WarmPools, _warm_argv
+from tests.api_http import admin_api
+from tests.conftest import RunningPlatform, eventually, projected
 from tests.test_worker_runner import facilities, request
 
 # what a cold interpreter has not imported by itself: proof the action was forked warm
@@ -134,3 +140,37 @@ async def test_bench_runtimes_reports_each_runtime() -> None:
         assert row["executions_per_s"] > 0 and row["concurrency"] == 3
     assert report["target"]["warm_python_p50_ms"] == 5.0
     assert isinstance(report["target"]["met"], bool)
+
+
+async def test_worker_runs_python_actions_warm_and_isolated(
+        platform: RunningPlatform, tmp_path: Path) -> None:
+    root = tmp_path / "warmt"
+    (root / "actions").mkdir(parents=True)
+    (root / "pack.yaml").write_text("ref: warmt\nversion: 1.0.0\n")
+    (root / "actions" / "probe.yaml").write_text(
+        "name: probe\nrunner_type: python\nentry_point: probe.py\noutput_format: json\n")
+    (root / "actions" / "probe.py").write_text(WARM_PROBE + (
+        "import json, os\nleaked = getattr(json, 'LEAKED', None)\njson.LEAKED = os.getpid()\n"
+        "print(json.dumps({'warm': warm, 'leaked': leaked}))\n"))
+    (root / "actions" / "crash.yaml").write_text(
+        "name: crash\nrunner_type: python\nentry_point: crash.py\n")
+    (root / "actions" / "crash.py").write_text("import os\nos.abort()\n")
+    _, seq = await packs.register(platform.ctx, root, meta=Meta.new())
+    await projected(platform.ctx, seq)
+    async with admin_api(platform) as api:
+        async def run_to_end(ref: str) -> dict[str, Any]:
+            eid = (await api.post("/api/v1/executions/execute",
+                                  json={"action_ref": ref})).data["id"]
+
+            async def ended() -> dict[str, Any] | None:
+                data: dict[str, Any] = (await api.get(f"/api/v1/executions/{eid}")).data
+                return data if data["status"] in ("completed", "failed") else None
+            return await eventually(ended)  # type: ignore[no-any-return]
+
+        first = await run_to_end("warmt.probe")
+        crashed = await run_to_end("warmt.crash")
+        second = await run_to_end("warmt.probe")
+    assert crashed["status"] == "failed" and crashed["result"]["exit_code"] == -signal.SIGABRT
+    for execution in (first, second):
+        assert execution["status"] == "completed", execution["result"]
+        assert execution["result"]["data"] == {"warm": True, "leaked": None}
