@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from attune.api.models.workers import WorkerOut
 from attune.app.context import Context
+from attune.domain.versions import select_best
 from attune.errors import NotFoundError
 from attune.worker import placement
 from attune.worker.placement import WorkerInfo
@@ -17,7 +18,7 @@ def _out(ctx: Context, worker: WorkerInfo) -> WorkerOut:
     for runtime in worker.runtimes:
         versions = (worker.runtime_versions.get(f"core.{runtime}")
                     or worker.runtime_versions.get(runtime) or [])
-        runtimes[runtime] = versions[-1] if versions else None
+        runtimes[runtime] = select_best(versions, None) if versions else None
     return WorkerOut(
         name=worker.name, alive=worker.alive(ctx.clock(), stale),
         cordoned=worker.cordon is not None,
