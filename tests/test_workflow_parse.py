@@ -11,6 +11,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from attune.errors import ValidationError
 from attune.workflow import (
     Transition,
     WorkflowDefinitionError,
@@ -252,7 +253,7 @@ TASK_KEYS = ["action", "input", "next", "with_items", "with", "concurrency", "ba
        st.dictionaries(st.sampled_from(["vars", "input", "output", "output_map",
                                         "parameters", "cancellation_policy", "version"]),
                        ANY_VALUE, max_size=3))
-def test_any_field_of_any_type_gives_a_definition_error_or_a_report(
+def test_any_field_of_any_type_gives_a_definition_error_or_a_report_or_runs(
         tasks: list[dict[str, Any]], top: dict[str, Any]) -> None:
     document = {**top, "tasks": [{"name": f"t{i}", **task} for i, task in enumerate(tasks)]}
     try:
@@ -260,7 +261,15 @@ def test_any_field_of_any_type_gives_a_definition_error_or_a_report(
     except WorkflowDefinitionError as exc:
         assert exc.details and all(p["field"] is not None for p in exc.details)
         return
-    validate_workflow(definition, known_actions={"core.noop"})
+    report = validate_workflow(definition, known_actions={"core.noop"})
+    if report.ok:  # a valid definition also runs to its end
+        from tests.test_workflow_driver import Driver
+
+        try:
+            driver = Driver(definition)
+        except ValidationError:
+            return  # e.g. a `vars` expression that fails at start: refused, not crashed
+        assert driver.run() is not None
 
 
 def test_validation_reports_unknown_tasks_actions_bad_expressions_and_unreachable() -> None:
