@@ -152,3 +152,10 @@ async def test_large_output_is_capped_and_flagged(platform: RunningPlatform,
         whole = (await api.get(f"/api/v1/executions/{eid}/logs/stdout")).data
         assert whole["truncated"] is True and whole["written"] == 1_000_000
         assert whole["content"] == "x" * CAP and whole["next_offset"] == CAP
+        # nothing was written to stderr: no message at all; following it ends by the status
+        quiet = await _sse(platform, str(api.token), f"/api/v1/executions/{eid}/logs/stderr",
+                           {"Accept": "text/event-stream"})
+        assert quiet == [("end", {"next_offset": 0, "written": None, "truncated": False,
+                                  "status": "completed"})]
+        empty = (await api.get(f"/api/v1/executions/{eid}/logs/stderr")).data
+        assert empty["content"] == "" and empty["complete"] is True

@@ -26,6 +26,7 @@ from nats.js.api import DeliverPolicy
 from nats.js.errors import NotFoundError
 
 import attune.log as log
+from attune.errors import UnavailableError
 
 LOG_STREAM = "ATTUNE_LOGS"
 Stream = Literal["stdout", "stderr"]
@@ -248,9 +249,13 @@ async def read(js: JetStreamContext, execution_id: int, stream: Stream, *,
     parts: list[bytes] = []
     position = offset
     end: LogEnd | None = None
-    async for piece in pieces(js, execution_id, stream, until_seq=last):
-        part = from_offset(piece, position)
-        parts.append(part)
-        position += len(part)
-        end = piece.end or end
+    try:
+        async for piece in pieces(js, execution_id, stream, until_seq=last):
+            part = from_offset(piece, position)
+            parts.append(part)
+            position += len(part)
+            end = piece.end or end
+    except TimeoutError:
+        raise UnavailableError(f"reading the {stream} of execution {execution_id} from "
+                               f"{LOG_STREAM} timed out: try again") from None
     return LogRead(offset=offset, data=b"".join(parts), end=end)
