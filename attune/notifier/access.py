@@ -23,7 +23,8 @@ class Access:
         self.identity = identity
         self.claims = claims
         self._reads: dict[str, bool] = {}
-        self._unrestricted: dict[str, bool] = {}
+        #: resource -> True: sees every entity, False: none, None: asks per entity
+        self._verdicts: dict[str, bool | None] = {}
 
     @property
     def is_sensor(self) -> bool:
@@ -45,17 +46,21 @@ class Access:
     def may_see(self, notification: Notification) -> bool:
         """May read the entity this notification is about."""
         resource = notification.resource
-        if not self.may_read(resource):
-            return False
-        free = self._unrestricted.get(resource)
-        if free is None:
-            grants = authorization.grants_of(self.identity, self.claims.token_type)
-            free = self._unrestricted[resource] = unrestricted(grants, resource, "read")
-        if free:
-            return True
+        try:
+            verdict = self._verdicts[resource]
+        except KeyError:
+            verdict = self._verdicts[resource] = self._verdict(resource)
+        if verdict is not None:
+            return verdict
         target = item_target(resource, notification.row)
         return target is None or authorization.allowed(
             self.identity, resource, "read", target, token_type=self.claims.token_type)
+
+    def _verdict(self, resource: str) -> bool | None:
+        if not self.may_read(resource):
+            return False
+        grants = authorization.grants_of(self.identity, self.claims.token_type)
+        return True if unrestricted(grants, resource, "read") else None
 
     def check(self, filter: Filter) -> None:
         """Refuse (FilterError) a filter that could never show this caller anything."""

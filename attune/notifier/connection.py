@@ -94,14 +94,16 @@ class Connection:
 
     def offer_many(self, notifications: list[Notification]) -> None:
         """`notifications` (in stream order) match one of this connection's filters."""
-        visible = [n for n in notifications if self.access.may_see(n)]
+        may_see = self.access.may_see
+        visible = [n for n in notifications if may_see(n)]
         if not visible:
             return
         if self._idle():
-            frames = [n.frame for n in visible if n.sequence > self.last_sent]
+            last = self.last_sent
+            frames = [n.frame for n in visible if n.sequence > last]
             if frames:
-                self.transport.write(b"".join(frames) if len(frames) > 1 else frames[0])
-                self.last_sent = max(self.last_sent, visible[-1].sequence)
+                self.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
+                self.last_sent = max(last, visible[-1].sequence)
             return
         queue = self.queue
         for notification in visible:
@@ -113,10 +115,11 @@ class Connection:
 
     def _idle(self) -> bool:
         """Frames may be written right now, in order, without waiting."""
+        if (self.queue or self.control or self.dropped or self.replaying
+                or self.pending_replay is not None):
+            return False
         transport = self.transport
-        return (not self.queue and not self.control and not self.dropped
-                and self.pending_replay is None and not self.replaying
-                and transport is not None and not transport.is_closing()
+        return (transport is not None and not transport.is_closing()
                 and transport.get_write_buffer_size() <= BUFFER_LIMIT
                 and time.time() < self.expires_at)
 
