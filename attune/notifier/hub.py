@@ -85,7 +85,10 @@ class Hub:
                     share.append(notification)
             self.delivered += len(targets)
         for subscriber, share in shares.items():
-            subscriber.offer_many(share)
+            try:
+                subscriber.offer_many(share)
+            except Exception as exc:  # one broken connection never costs the others
+                _log.warning("notifier.offer_failed", error=repr(exc))
 
     # -- the consumer --------------------------------------------------------------
 
