@@ -149,7 +149,11 @@ class RuntimeCatalog:
 
     async def definition(self, ref: str) -> RuntimeDef | None:
         if ref not in self._registered and self._load is not None:
-            self._registered[ref] = await self._load(ref)
+            try:
+                self._registered[ref] = await self._load(ref)
+            except Exception as exc:  # event store away: shipped core runtimes still serve
+                _log.warning("runtime.load_failed", runtime=ref, error=repr(exc))
+                return self._builtin.get(ref)
         return self._registered.get(ref) or self._builtin.get(ref)
 
     def builtin_refs(self) -> list[str]:
