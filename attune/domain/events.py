@@ -64,6 +64,7 @@ def catalogue() -> dict[str, type[Event]]:
         permission,
         policy,
         rule,
+        sensor,
         trigger,
         trigger_event,
     )

@@ -43,3 +43,4 @@ class PackRegistered(Event):
     rules: list[str] = Field(default_factory=list)
     policies: list[str] = Field(default_factory=list)
     runtimes: list[str] = Field(default_factory=list)
+    sensors: list[str] = Field(default_factory=list)

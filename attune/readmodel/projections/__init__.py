@@ -4,6 +4,7 @@ from attune.domain.action import ACTION
 from attune.domain.policy import POLICY
 from attune.domain.rule import RULE
 from attune.domain.runtime import RUNTIME
+from attune.domain.sensor import SENSOR
 from attune.domain.trigger import TRIGGER
 from attune.readmodel.projection import Projection
 from attune.readmodel.projections.automation import (
@@ -39,10 +40,16 @@ RUNTIMES = CatalogProjection(
     lambda r: {"label": r.label, "description": r.description, "name": r.name,
                "family": r.family})
 
+SENSORS = CatalogProjection(
+    "sensors", SENSOR, "sensors",
+    lambda s: {"label": s.label, "description": s.description,
+               "runner_type": s.runner_type, "mode": s.mode,
+               "trigger_types": list(s.trigger_types)})
+
 ALL: tuple[Projection, ...] = (
     IdentitiesProjection(), PacksProjection(), ACTIONS, TRIGGERS, WebhooksProjection(), RULES,
     EventsProjection(), EnforcementsProjection(), POLICIES, ExecutionsProjection(), RUNTIMES,
-    KeysProjection(), PermissionSetsProjection())
+    KeysProjection(), PermissionSetsProjection(), SENSORS)
 
 
 def by_name(name: str) -> Projection:
