@@ -371,3 +371,16 @@ def test_retry_backoff_waits() -> None:
     assert waits(Backoff.EXPONENTIAL, max_delay=10) == [2, 4, 8, 10, 10]
     huge = RetryPolicy(count=100, delay=31_536_000, backoff=Backoff.EXPONENTIAL)
     assert huge.delay_before(100) == 31_536_000  # never beyond a year
+
+
+def test_a_cycle_with_no_way_out_is_a_warning() -> None:
+    found = report("""
+        version: "1.0"
+        tasks:
+          - {name: init, action: core.noop, next: [{do: poll}]}
+          - {name: poll, action: core.noop, next: [{when: "{{ not succeeded() }}", do: wait}]}
+          - {name: wait, action: core.noop, next: [{when: "{{ true }}", do: poll}]}
+    """)
+    assert found == {"errors": [], "warnings": [
+        "tasks.poll.next: tasks poll, wait form a cycle with no transition out of it: the "
+        "workflow goes on only while its conditions hold"]}

@@ -5,8 +5,8 @@
   `task.<name>` of no task or `parameters.<name>` not declared, a task no path
   from an entry task reaches, no entry task at all, a join that can never be satisfied,
   `with_items` on a task without an action;
-- warnings: a cycle that no condition can leave (it runs until cancelled), a join with
-  a single inbound task.
+- warnings: a cycle that no condition can leave (it runs until cancelled), a cycle
+  with no transition out of it, a join with a single inbound task.
 
 Each problem names the task and field (`tasks.fetch.next[0].when`).
 """
@@ -243,17 +243,36 @@ def _check_reachability(graph: Graph, problems: Problems) -> None:
 
 
 def _check_endless_cycles(graph: Graph, problems: Problems) -> None:
-    """A cycle made only of unconditional transitions repeats forever; warn about it.
-    (Cycles with a condition are how loops are written, and are fine.)"""
-    edges = {name: sorted({target for t in task.next if t.when is None for target in t.do
-                           if target in graph.tasks})
-             for name, task in graph.tasks.items()}
-    for component in _strongly_connected(edges):
-        if len(component) > 1 or component[0] in edges[component[0]]:
-            names = ", ".join(sorted(component))
-            problems.warning(f"tasks.{sorted(component)[0]}.next",
-                             f"tasks {names} form a cycle with no condition to leave it: it "
-                             "runs until the workflow is cancelled")
+    """Cycles are allowed (loops are written so), but two kinds are reported:
+    a cycle of unconditional transitions repeats until cancelled, and a cycle with no
+    transition out of it ends the workflow only when its conditions stop holding."""
+    always = {name: sorted({target for t in task.next if t.when is None for target in t.do
+                            if target in graph.tasks})
+              for name, task in graph.tasks.items()}
+    endless: set[str] = set()
+    for component in _cycles(always):
+        endless.update(component)
+        problems.warning(f"tasks.{component[0]}.next",
+                         f"tasks {', '.join(component)} form a cycle with no condition to "
+                         "leave it: it runs until the workflow is cancelled")
+    edges = {name: sorted(t for t in graph.successors(name) if t in graph.tasks)
+             for name in graph.tasks}
+    for component in _cycles(edges):
+        members = set(component)
+        if members & endless:
+            continue
+        leaves = any(target not in members for name in component for target in edges[name])
+        fails = any("fail" in t.do for name in component for t in graph.tasks[name].next)
+        if not leaves and not fails:
+            problems.warning(f"tasks.{component[0]}.next",
+                             f"tasks {', '.join(component)} form a cycle with no transition "
+                             "out of it: the workflow goes on only while its conditions hold")
+
+
+def _cycles(edges: dict[str, list[str]]) -> list[list[str]]:
+    """The strongly connected components that contain a cycle, each sorted."""
+    return [sorted(component) for component in _strongly_connected(edges)
+            if len(component) > 1 or component[0] in edges[component[0]]]
 
 
 def _strongly_connected(edges: dict[str, list[str]]) -> list[list[str]]:
