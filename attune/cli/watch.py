@@ -3,7 +3,7 @@
 Filters as the notifier takes them (`all` when none is given). Each notification is
 printed once, in stream order: after a dropped connection the command reconnects and
 reads back what it missed (`since`), after an expired token it refreshes the login
-first, and after a `resync` (it read too slowly) it reads the dropped ones back.
+first, and after a `resync` (it read too slowly) it reads back from the gap on.
 """
 
 from __future__ import annotations
@@ -82,6 +82,9 @@ class Watcher:
         self.output = output
         self.printed = 0
         self.seen: set[int] = set()
+        #: `subscribed` answers still to come; with a read-back, notifications before
+        #: its answer are live ones it sends again in order, so they are not printed
+        self.acks_pending = 0
 
     def token(self) -> str:
         """A valid token: checking it with the API refreshes an expired login."""
@@ -121,18 +124,22 @@ class Watcher:
         headers = {"Authorization": f"Bearer {token}"}
         async with aiohttp.ClientSession() as http, http.ws_connect(
                 self.url, headers=headers, heartbeat=30) as ws:
-            for number, text in enumerate(self.filters):
-                message: dict[str, Any] = {"type": "subscribe", "filter": text}
-                if number == 0 and self.since is not None:
-                    message["since"] = self.since  # one read-back covers every filter
-                await ws.send_json(message)
+            for text in self.filters:
+                await ws.send_json({"type": "subscribe", "filter": text})
+            self.acks_pending = len(self.filters) + (self.since is not None)
+            if self.since is not None:
+                # last, so that the one read-back covers every filter; what it repeats
+                # of the live notifications meanwhile is skipped below
+                await ws.send_json({"type": "subscribe", "filter": self.filters[0],
+                                    "since": self.since})
             async for frame in ws:
                 if frame.type != aiohttp.WSMsgType.TEXT:
                     break
                 data = json.loads(frame.data)
                 if self.handle(data) == "done":
                     return "done"
-                if data.get("type") == "resync":
+                if data.get("type") == "resync":  # read the gap back, then go on in order
+                    self.acks_pending += 1
                     await ws.send_json({"type": "subscribe", "filter": self.filters[0],
                                         "since": data["sequence"]})
             return ws.close_code
@@ -145,10 +152,13 @@ class Watcher:
             click.echo(f"(fell behind: {frame.get('dropped')} notifications dropped after "
                        f"sequence {frame.get('sequence')}; reading them back)", err=True)
             return None
+        if kind == "subscribed":
+            self.acks_pending -= 1
+            return None
         if kind == "welcome" and self.since is None:
             self.since = int(frame.get("sequence") or 0)  # a reconnect reads back from here
             return None
-        if kind != "notification":
+        if kind != "notification" or (self.acks_pending > 0 and self.since is not None):
             return None
         sequence = int(frame["sequence"])
         if sequence in self.seen:
