@@ -11,6 +11,7 @@ from pathlib import Path
 from attune.app import executions
 from attune.app.context import Context
 from attune.eventstore.envelope import Meta
+from attune.notifier.service import Notifier
 from tests.conftest import eventually, start_platform, stop_platform
 from tests.notifier_client import admin_token, notifier_up, ws_url
 from tests.processes import attune_command, clean_env
@@ -85,4 +86,49 @@ async def test_watch_says_when_the_notifier_is_not_there(ctx: Context,
         assert code == 1
         assert "cannot reach the notifier" in err and ws_url(ctx.settings) in err
     finally:
+        await stop_platform(running)
+
+
+async def test_watch_reconnects_and_reads_back_what_it_missed(ctx: Context,
+                                                              tmp_path: Path) -> None:
+    running = await start_platform(ctx, ("api", "executor", "worker", "projector"))
+    notifiers: list[tuple[asyncio.Event, asyncio.Task[None]]] = []
+
+    async def start_notifier() -> None:
+        stop = asyncio.Event()
+        notifiers.append((stop, asyncio.create_task(Notifier(ctx).run(stop))))
+        await notifier_up(ctx.settings)
+
+    async def completed(execution_id: int) -> bool:
+        status = await ctx.pool.fetchval("SELECT status FROM executions WHERE id = $1",
+                                         execution_id)
+        return status == "completed"
+
+    try:
+        await start_notifier()
+        meta = Meta.new(actor="admin")
+        watch = _watch(ctx, await admin_token(ctx), tmp_path, "entity_type:execution",
+                       "--count", "8", "--since", str(await ctx.store.last_sequence()),
+                       "-o", "json")
+        first = await executions.request(ctx, "core.echo", {"message": "a"}, meta=meta)
+        await eventually(lambda: completed(first))
+        await asyncio.sleep(1.0)  # let it print them
+        stop, task = notifiers[0]
+        stop.set()
+        await task
+        second = await executions.request(ctx, "core.echo", {"message": "b"}, meta=meta)
+        await eventually(lambda: completed(second))
+        await start_notifier()
+        code, out, err = await _finish(watch)
+        assert code == 0, err
+        assert "reconnecting" in err
+        frames = [json.loads(line) for line in out.splitlines()]
+        assert [(f["entity_id"], f["payload"]["status"]) for f in frames] == [
+            (i, status) for i in (first, second)
+            for status in ("requested", "scheduled", "running", "completed")]
+        assert [f["sequence"] for f in frames] == sorted(f["sequence"] for f in frames)
+    finally:
+        for stop, task in notifiers:
+            stop.set()
+            await asyncio.gather(task, return_exceptions=True)
         await stop_platform(running)
