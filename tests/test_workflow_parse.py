@@ -162,6 +162,7 @@ def test_workflow_action_takes_its_parameters_from_the_action() -> None:
      "unique"),
     ("tasks: [{name: a, action: [x]}]", "tasks.a.action", "expected an action ref"),
     ("tasks: [{name: a, action: core.noop, input: [1]}]", "tasks.a.input", "mapping"),
+    ("tasks: [{name: a, action: core.noop, input: []}]", "tasks.a.input", "mapping"),
     ("tasks: [{name: a, action: core.noop, next: {do: b}}]", "tasks.a.next", "a list"),
     ("tasks: [{name: a, action: core.noop, next: [{when: 3}]}]", "tasks.a.next[0].when",
      "condition string"),

@@ -122,7 +122,8 @@ class _Parser:
             self.error("cancellation_policy", f"expected allow_finish or cancel_running, "
                                               f"got {policy!r}")
             policy = "allow_finish"
-        tags = doc.get("tags") or []
+        tags = doc.get("tags")
+        tags = [] if tags is None else tags
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             self.error("tags", "expected a list of strings")
             tags = []
@@ -284,7 +285,9 @@ class _Parser:
             self.error(f"{where}.action", f"expected an action ref like core.echo, got "
                                           f"{kind(action)}")
             action = None
-        task_input = doc.get("input") or {}
+        task_input = doc.get("input")
+        if task_input is None:
+            task_input = {}
         if not isinstance(task_input, Mapping):
             self.error(f"{where}.input", f"expected a mapping of parameter: value, got "
                                          f"{kind(task_input)}")
