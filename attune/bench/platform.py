@@ -29,7 +29,7 @@ async def bench_context(servers: BenchServers, *, worker_concurrency: int
     with tempfile.TemporaryDirectory(prefix="attune-bench-data-") as data_dir:
         settings = Settings(
             nats_url=servers.nats_url, database_url=servers.database_url,
-            data_dir=Path(data_dir), api_port=free_port(),
+            data_dir=Path(data_dir), api_port=free_port(), notifier_port=free_port(),
             jwt_secret=env("ATTUNE_JWT_SECRET") or secrets.token_urlsafe(48),
             encryption_key=env("ATTUNE_ENCRYPTION_KEY") or secrets.token_urlsafe(48),
             admin_password=password, worker_concurrency=worker_concurrency)
