@@ -81,6 +81,19 @@ async def test_leaked_state_is_invisible_to_the_next_execution(
     assert len(pools.servers) == 1  # one interpreter, one server, used twice
 
 
+async def test_warm_actions_import_the_sdk(tmp_path: Path, pools: WarmPools) -> None:
+    body = (WARM_PROBE + "import attune\n\ndef main(x: int) -> dict:\n"
+            "    return {'doubled': x * 2, 'exec': attune.context.execution_id, "
+            "'warm': warm}\n\nattune.run_action(main)\n")
+    act = python_action(tmp_path, "sdk", body, output_format="json")
+    fac = facilities(tmp_path)
+    fac.sdk_root = tmp_path / "sdk"  # delivered on PYTHONPATH, which a warm start honours
+    outcome = await _run(pools, fac, request(act, tmp_path, {"x": 21}))
+    assert outcome.exit_code == 0, outcome.stderr
+    assert outcome.data["doubled"] == 42 and outcome.data["warm"] is True
+    assert str(outcome.data["exec"]) == "5"
+
+
 async def test_a_crash_does_not_break_the_next(tmp_path: Path, pools: WarmPools) -> None:
     fac = facilities(tmp_path)
     crash = python_action(tmp_path, "crash", "import os\nprint('before', flush=True)\n"

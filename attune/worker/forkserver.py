@@ -25,22 +25,34 @@ import argparse  # noqa: F401
 import base64  # noqa: F401
 import collections  # noqa: F401
 import contextlib
+import copy  # noqa: F401
 import dataclasses  # noqa: F401
 import datetime  # noqa: F401
+import fnmatch  # noqa: F401
+import functools  # noqa: F401
 import hashlib  # noqa: F401
+import inspect  # noqa: F401
 import io
+import ipaddress  # noqa: F401
+import itertools  # noqa: F401
 import json
 import logging  # noqa: F401
+import math  # noqa: F401
 import os
 import pathlib  # noqa: F401
 import re  # noqa: F401
 import runpy
 import selectors
+import shutil  # noqa: F401
 import signal
 import socket
+import string  # noqa: F401
+import struct  # noqa: F401
 import subprocess  # noqa: F401
 import sys
 import tempfile
+import textwrap  # noqa: F401
+import threading  # noqa: F401
 import time  # noqa: F401
 import traceback
 import typing  # noqa: F401
