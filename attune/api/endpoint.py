@@ -35,7 +35,7 @@ def endpoint(route: Route) -> AiohttpHandler:
         waiter = request.app[WAITER]
         identity = claims = None
         if route.guard != PUBLIC:
-            identity, claims = await authenticate(ctx, request, route.tokens)
+            identity, claims = await authenticate(ctx, request, route.accepted_tokens)
             request[LOGIN] = identity.login
             if isinstance(route.guard, Permission):
                 authorize(identity, route.guard.resource, route.guard.action,

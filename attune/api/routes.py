@@ -23,6 +23,7 @@ from attune.api.handlers import (
     rule_test,
     rules,
     runtimes,
+    sensors,
     spec,
     triggers,
     webhooks,
@@ -60,6 +61,6 @@ ROUTES: tuple[Route, ...] = check([
     *triggers.ROUTES, *webhooks.ROUTES, *events.ROUTES, *rules.ROUTES, *rule_test.ROUTES,
     *enforcements.ROUTES, *policies.ROUTES,
     *keys.ROUTES, *accounts.ROUTES, *identities.ROUTES, *permissions.ROUTES,
-    *workers.ROUTES, *runtimes.ROUTES,
+    *workers.ROUTES, *runtimes.ROUTES, *sensors.ROUTES,
     *spec.ROUTES,
 ])

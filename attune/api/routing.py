@@ -104,8 +104,17 @@ class Route:
     #: the answer carries X-Attune-Sequence (it appended to the event store)
     command: bool = False
     media_type: str = "application/json"
-    #: the token types a caller may present (a sensor token may post events)
-    tokens: tuple[TokenType, ...] = ("access",)
+    #: the token types a caller may present (a sensor token may post events); None:
+    #: access tokens, and on permission-checked routes execution tokens too
+    tokens: tuple[TokenType, ...] | None = None
+
+    @property
+    def accepted_tokens(self) -> tuple[TokenType, ...]:
+        if self.tokens is not None:
+            return self.tokens
+        # an execution token (an action's ATTUNE_API_TOKEN, the SDK's context.client)
+        # holds only its action's grants: it may call whatever route they allow
+        return ("access", "execution") if isinstance(self.guard, Permission) else ("access",)
 
     @property
     def public(self) -> bool:

@@ -9,7 +9,8 @@ acts on (a key, an identity) asks again with a `Target`, so constraints (pack_re
 refs, owner) apply to it, and lists keep only what `visible` allows.
 
 Tokens other than access tokens carry their own grants: a sensor token only posts
-events; an execution token carries the permission sets its action was granted
+events and reads rules — of the trigger types it names (`sensor_trigger_types`); an
+execution token carries the permission sets its action was granted
 (`metadata.permission_set_refs`, resolved by the caller into `token_grants`), never
 those of the identity that requested the execution.
 """
@@ -21,14 +22,33 @@ from collections.abc import Sequence
 from attune.app.identities import Identity
 from attune.domain.permission import Grant, Target, permits, unrestricted
 from attune.errors import ForbiddenError
-from attune.security.tokens import TokenType
+from attune.security.tokens import Claims, TokenType
 
 #: What a token other than an access token may do at most, whatever its identity may:
-#: a sensor token only posts events (of the trigger types it names, which the event
-#: service checks where the trigger is known).
+#: a sensor token only posts events and reads rules (its rule lifecycle) — of the
+#: trigger types it names, which the event service, the rule read and the notifier
+#: check with `sensor_trigger_types` where the trigger is known.
 TOKEN_GRANTS: dict[TokenType, tuple[Grant, ...]] = {
-    "sensor": (Grant(resource="events", actions=["create"]),),
+    "sensor": (Grant(resource="events", actions=["create"]),
+               Grant(resource="rules", actions=["read"])),
 }
+
+
+def sensor_trigger_types(claims: Claims | None) -> list[str] | None:
+    """The trigger types a sensor token is limited to; None for other tokens."""
+    if claims is None or claims.token_type != "sensor":
+        return None
+    kinds = claims.metadata.get("trigger_types")
+    return [str(k) for k in kinds] if isinstance(kinds, list) else []
+
+
+def authorize_trigger(claims: Claims | None, trigger_ref: str, what: str) -> None:
+    """Refuse a sensor token acting on `what` of a trigger type it is not for."""
+    kinds = sensor_trigger_types(claims)
+    if kinds is not None and trigger_ref not in kinds:
+        shown = ", ".join(sorted(kinds)) or "none"
+        raise ForbiddenError(f"this sensor token is for trigger types {shown}: it may not "
+                             f"{what} of trigger {trigger_ref!r}")
 
 
 def grants_of(identity: Identity, token_type: TokenType = "access",  # noqa: S107

@@ -46,6 +46,9 @@ class Access:
     def may_see(self, notification: Notification) -> bool:
         """May read the entity this notification is about."""
         resource = notification.resource
+        kinds = authorization.sensor_trigger_types(self.claims)
+        if kinds is not None and notification.trigger_ref not in kinds:
+            return False  # a sensor sees its own trigger types only
         try:
             verdict = self._verdicts[resource]
         except KeyError:

@@ -18,3 +18,8 @@ def timer_key(rule_ref: str) -> str:
         return f"timer.{rule_ref}"
     encoded = base64.urlsafe_b64encode(rule_ref.encode()).decode().rstrip("=")
     return f"timer.b64.{encoded}"
+
+
+def sensor_key(sensor_ref: str) -> str:
+    """The lease of a sensor's one instance across replicas."""
+    return "sensor." + timer_key(sensor_ref).removeprefix("timer.")

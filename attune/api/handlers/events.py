@@ -58,7 +58,7 @@ ROUTES = [
           "token only for its own trigger types; trigger_instance_id makes it idempotent)",
           Permission("events", "create"), "events", body=EventCreateRequest,
           response=EventOut, status=201, alternatives={202: EventAccepted}, command=True,
-          tokens=("access", "sensor")),
+          tokens=("access", "sensor", "execution")),
     Route("GET", "/api/v1/events", list_events,
           "List events, newest first (filters: trigger_ref, source, rule_ref)",
           Permission("events", "read"), "events", query=EventListQuery, response=EventOut,

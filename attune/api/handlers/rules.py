@@ -22,6 +22,7 @@ from attune.api.queries import rules as reads
 from attune.api.queries.components import require
 from attune.api.routing import Call, Permission, Route
 from attune.app import rules
+from attune.app.authorization import authorize_trigger
 
 
 def reader(call: Call, ref: str) -> written.Read:
@@ -76,7 +77,10 @@ async def list_trigger_rules(call: Call) -> web.Response:
 
 
 async def get_rule(call: Call) -> web.Response:
-    return envelopes.single(await reads.get(call.ctx.pool, call.path_as(RefPath).ref))
+    rule = await reads.get(call.ctx.pool, call.path_as(RefPath).ref)
+    # a sensor reads the rules of its own trigger types (deferred lifecycle payloads)
+    authorize_trigger(call.claims, rule.trigger_ref, "read rules")
+    return envelopes.single(rule)
 
 
 async def create_rule(call: Call) -> web.Response:
@@ -128,8 +132,9 @@ ROUTES = [
     # before /rules/{ref}: the router tries routes in this order
     Route("GET", "/api/v1/rules/enabled", list_enabled_rules, "List the enabled rules",
           _READ, "rules", query=PageQuery, response=RuleOut, envelope="list"),
-    Route("GET", "/api/v1/rules/{ref}", get_rule, "Show a rule", _READ, "rules",
-          params=RefPath, response=RuleOut),
+    Route("GET", "/api/v1/rules/{ref}", get_rule,
+          "Show a rule (a sensor token: a rule of its trigger types)", _READ, "rules",
+          params=RefPath, response=RuleOut, tokens=("access", "execution", "sensor")),
     Route("PUT", "/api/v1/rules/{ref}", update_rule,
           "Change a rule created through the API (checked like a new one)", _UPDATE, "rules",
           params=RefPath, body=RuleUpdateRequest, response=RuleOut, alternatives=_ACCEPTED,

@@ -105,6 +105,14 @@ from attune.api.models.policies import (
     RateLimitRequest,
 )
 from attune.api.models.runtimes import RuntimeListQuery, RuntimeOut
+from attune.api.models.sensors import (
+    SensorListQuery,
+    SensorLogOut,
+    SensorLogQuery,
+    SensorOut,
+    SensorTokenOut,
+    SensorTokenRequest,
+)
 from attune.api.models.workers import (
     CordonRequest,
     LogOut,
@@ -171,6 +179,12 @@ __all__ = [
     "RuleUpdateRequest",
     "RuntimeListQuery",
     "RuntimeOut",
+    "SensorListQuery",
+    "SensorLogOut",
+    "SensorLogQuery",
+    "SensorOut",
+    "SensorTokenOut",
+    "SensorTokenRequest",
     "TokenOut",
     "TriggerCreateRequest",
     "TriggerListQuery",
@@ -202,5 +216,6 @@ API_MODELS: dict[str, type[BaseModel]] = {
         AssignRequest, RegisterRequest, ChangePasswordRequest, TokenLoginRequest, MessageOut,
         IntegrationTokenCreateRequest, IntegrationTokenOut, IntegrationTokenCreatedOut,
         PermissionSetCreateRequest, PermissionSetUpdateRequest, PermissionSetOut,
-        AssignmentCreateRequest, AssignmentOut, RuntimeOut)
+        AssignmentCreateRequest, AssignmentOut, RuntimeOut, SensorOut, SensorLogOut,
+        SensorTokenRequest, SensorTokenOut)
 }
