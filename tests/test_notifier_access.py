@@ -7,12 +7,12 @@ import asyncio
 
 import aiohttp
 
-from attune.app import executions, identities, permissions
+from attune.app import executions, identities, permissions, rules
 from attune.app.context import Context
 from attune.domain.permission import Constraints, Grant, PermissionSetDef
 from attune.eventstore.envelope import Meta
 from attune.notifier.service import Notifier
-from tests.conftest import eventually, start_platform, stop_platform
+from tests.conftest import ADMIN_PASSWORD, eventually, start_platform, stop_platform
 from tests.notifier_client import admin_token, connect, notifier_up
 
 PASSWORD = "a-long-enough-password-1"
@@ -102,4 +102,37 @@ async def test_freezing_an_identity_closes_its_connections(ctx: Context) -> None
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
+        await stop_platform(running)
+
+
+async def test_a_sensor_token_gets_the_rule_lifecycle_of_its_triggers_only(
+        ctx: Context) -> None:
+    running = await start_platform(ctx, ("projector", "notifier"))
+    try:
+        await notifier_up(ctx.settings)
+        meta = Meta.new(actor="admin")
+        await eventually(lambda: ctx.pool.fetchval(
+            "SELECT count(*) FROM triggers WHERE ref = 'core.intervaltimer'"))
+        admin = await identities.authenticate(ctx, "admin", ADMIN_PASSWORD)
+        sensor = ctx.tokens.issue(admin.id, admin.login, "sensor",
+                                  metadata={"trigger_types": ["core.intervaltimer"]})
+        async with connect(ctx.settings, sensor) as client:
+            await client.next_of("welcome")
+            await client.subscribe("trigger_ref:core.intervaltimer")
+            await rules.create(ctx, {"ref": "core.on-hook", "trigger_ref": "core.webhook",
+                                     "action_ref": "core.noop"}, meta=meta)
+            await rules.create(ctx, {"ref": "core.every-minute",
+                                     "trigger_ref": "core.intervaltimer",
+                                     "action_ref": "core.noop",
+                                     "trigger_params": {"unit": "minutes", "interval": 1}},
+                               meta=meta)
+            frame = await client.next_of("notification")
+            assert frame["notification_type"] == "rule_lifecycle_changed"
+            assert {k: frame["payload"][k] for k in ("event_type", "rule_ref",
+                                                      "trigger_params", "active")} == {
+                "event_type": "rule.created", "rule_ref": "core.every-minute",
+                "trigger_params": {"unit": "minutes", "interval": 1}, "active": True}
+            await client.send(type="ping")
+            assert (await client.next())["type"] == "pong"  # nothing about core.on-hook
+    finally:
         await stop_platform(running)

@@ -90,17 +90,16 @@ async def measure(ctx: Context, options: Options, token: str, port: int, pid: in
         count = max(1, int(options.rate * options.duration))
         await _load(ctx, action, count, options.rate, sent, progress, "notifications")
         sent_per_s = count / max(time.monotonic() - wall_before, 1e-9)
-        received, resyncs, sequences, arrivals = await clients.finish(
+        received, resyncs, clients_after, sequences, arrivals = await clients.finish(
             len(sent) * options.clients)
-        cpu_after, clients_after = _cpu_seconds(pid), _cpu_seconds(clients.pid)
+        cpu_after = _cpu_seconds(pid)
         wall_after = time.monotonic()
     latencies = sorted(1000 * (at - sent[seq])
                        for seq, at in zip(sequences, arrivals, strict=True)
                        if seq >= first and seq in sent)
     measured = len(latencies)
     cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
-    clients_cpu = (None if clients_before is None or clients_after is None
-                   else clients_after - clients_before)
+    clients_cpu = None if clients_before is None else clients_after - clients_before
     window = max(wall_after - wall_before, 1e-9)
     return {
         "setup": {"clients": options.clients, "filter": FILTER, "rate_per_s": options.rate,
@@ -136,15 +135,16 @@ class ClientsProcess:
             raise UnavailableError("the clients process ended early (see its error above)")
         return raw.decode().strip()
 
-    async def finish(self, expected: int) -> tuple[int, int, array[int], array[float]]:
+    async def finish(self, expected: int
+                     ) -> tuple[int, int, float, array[int], array[float]]:
         """Wait until the clients read `expected` notifications (at most 60 s); their
-        count, resyncs and (sequence, arrival) pairs."""
+        count, resyncs, the process's CPU seconds and the (sequence, arrival) pairs."""
         assert self.process.stdin is not None
         self.process.stdin.write(f"expect {expected}\n".encode())
         await self.process.stdin.drain()
-        _, received, resyncs = (await self.line(90)).split()
+        _, received, resyncs, cpu = (await self.line(90)).split()
         sequences, arrivals = await asyncio.to_thread(_read_pairs, self.output, int(received))
-        return int(received), int(resyncs), sequences, arrivals
+        return int(received), int(resyncs), float(cpu), sequences, arrivals
 
 
 def _read_pairs(path: str, count: int) -> tuple[array[int], array[float]]:

@@ -25,10 +25,8 @@ class Access:
         self._reads: dict[str, bool] = {}
         #: resource -> True: sees every entity, False: none, None: asks per entity
         self._verdicts: dict[str, bool | None] = {}
-
-    @property
-    def is_sensor(self) -> bool:
-        return self.claims.token_type == "sensor"
+        #: A sensor token's trigger types (None for other tokens), read once.
+        self.sensor_triggers = authorization.sensor_trigger_types(claims)
 
     def may_read(self, resource: str) -> bool:
         """May read some objects of `resource` (the route-level question)."""
@@ -46,7 +44,7 @@ class Access:
     def may_see(self, notification: Notification) -> bool:
         """May read the entity this notification is about."""
         resource = notification.resource
-        kinds = authorization.sensor_trigger_types(self.claims)
+        kinds = self.sensor_triggers
         if kinds is not None and notification.trigger_ref not in kinds:
             return False  # a sensor sees its own trigger types only
         try:
@@ -67,15 +65,15 @@ class Access:
 
     def check(self, filter: Filter) -> None:
         """Refuse (FilterError) a filter that could never show this caller anything."""
-        if self.is_sensor:
-            types = self.claims.metadata.get("trigger_types") or []
+        kinds = self.sensor_triggers
+        if kinds is not None:
             if filter.kind != "trigger_ref":
                 raise FilterError("a sensor token may only subscribe to trigger_ref:<ref> "
                                   "filters")
-            if filter.trigger_ref not in types:
+            if filter.trigger_ref not in kinds:
                 raise FilterError(f"this sensor token is not for trigger "
                                   f"{filter.trigger_ref!r} (it is for: "
-                                  f"{', '.join(map(str, types)) or 'none'})")
+                                  f"{', '.join(kinds) or 'none'})")
         if filter.kind == "all":
             missing = [r for r in filter.resources if not self.may_read(r)]
             if missing:
