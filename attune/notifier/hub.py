@@ -22,7 +22,6 @@ from nats.aio.client import Client
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 import attune.log as log
-from attune.eventstore.envelope import decode_message
 from attune.eventstore.store import EVENTS_STREAM, EventStore
 from attune.notifier.mapping import Mapper
 from attune.notifier.notification import Notification
@@ -164,14 +163,9 @@ class Hub:
     async def _map(self, seq: int, subject: str, data: bytes,
                    headers: dict[str, str] | None) -> list[Notification]:
         try:
-            envelope = decode_message(seq, subject, data, headers)
-        except Exception as exc:  # an event type this version does not know
-            _log.error("notifier.undecodable", seq=seq, subject=subject, error=repr(exc))
-            return []
-        try:
-            return await self.mapper.map(envelope)
+            return await self.mapper.map_message(seq, subject, data, headers)
         except (nats.errors.Error, OSError):
             raise  # the stream is unreachable: start again after `position`
-        except Exception as exc:  # a bug or odd history: skip, never stall
-            _log.exception("notifier.unmappable", seq=seq, error=repr(exc))
+        except Exception as exc:  # a bug, odd history, an unknown event: skip, never stall
+            _log.exception("notifier.unmappable", seq=seq, subject=subject, error=repr(exc))
             return []

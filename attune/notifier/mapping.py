@@ -40,7 +40,7 @@ from attune.domain.execution import (
 )
 from attune.domain.rule import RULE, RuleDef
 from attune.domain.trigger_event import EventCreated
-from attune.eventstore.envelope import Envelope
+from attune.eventstore.envelope import TYPE, Envelope, decode_message
 from attune.eventstore.store import EventStore
 from attune.notifier.channels import CHANNELS
 from attune.notifier.notification import Notification
@@ -110,6 +110,13 @@ class Mapper:
     async def map(self, envelope: Envelope) -> list[Notification]:
         fn = MAPPERS.get(envelope.event.type)
         return [] if fn is None else await fn(self, envelope)
+
+    async def map_message(self, seq: int, subject: str, data: bytes,
+                          headers: dict[str, str] | None) -> list[Notification]:
+        """`map` for a stream message, decoded only when its type is in `MAPPERS`."""
+        if (headers or {}).get(TYPE) not in MAPPERS:
+            return []
+        return await self.map(decode_message(seq, subject, data, headers))
 
     # -- entity state before an event ------------------------------------------------
 

@@ -13,7 +13,6 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import FetchTimeoutError
 
 import attune.log as log
-from attune.eventstore.envelope import decode_message
 from attune.eventstore.store import EVENTS_STREAM, EventStore
 from attune.notifier.mapping import Mapper
 from attune.notifier.notification import Notification
@@ -54,8 +53,8 @@ async def replay(nc: Client, store: EventStore, since: int, upto: int, *,
                     return
                 position = seq
                 try:
-                    envelope = decode_message(seq, msg.subject, msg.data, msg.headers)
-                    notifications = await mapper.map(envelope)
+                    notifications = await mapper.map_message(seq, msg.subject, msg.data,
+                                                             msg.headers)
                 except (nats.errors.Error, OSError):
                     raise
                 except Exception as exc:  # as the hub does: skip what cannot be mapped
