@@ -80,8 +80,10 @@ def service_runners(ctx: Context, names: Sequence[str]
         from attune.worker.service import Worker
         runners.append(Worker(ctx).run)
     if "sensor" in names:
+        from attune.sensor.managed import SensorManager
         from attune.sensor.service import TimerSensor
         runners.append(TimerSensor(ctx).run)
+        runners.append(SensorManager(ctx).run)
     if "api" in names:
         from attune.api.server import serve
         runners.append(lambda stop: serve(ctx, stop))
