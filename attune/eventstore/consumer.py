@@ -19,9 +19,9 @@ from typing import Any
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.js.errors import FetchTimeoutError
 
 import attune.log as log
+from attune.eventstore.pull import PullStream
 
 Handler = Callable[[Msg], Awaitable[None]]
 BatchHandler = Callable[[list[Msg]], Awaitable[None]]
@@ -49,20 +49,21 @@ class DurableConsumer:
             while not stop.is_set():
                 try:
                     if sub is None:
-                        sub = await self.nc.jetstream().pull_subscribe_bind(
-                            self.durable, stream=self.stream)
+                        sub = PullStream(self.nc, stream=self.stream, consumer=self.durable)
+                        await sub.start()
                     free = self._free_slots()
                     if free == 0:
                         await self._wait_for_slot(stop)
                         continue
-                    msgs = await sub.fetch(free, timeout=self.fetch_timeout)
+                    msgs = await sub.take(free, timeout=self.fetch_timeout)
                     backoff = 0.2
-                except (TimeoutError, FetchTimeoutError):
-                    continue
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
                     _log.warning("consumer.fetch_failed", durable=self.durable, error=repr(exc))
+                    if sub is not None:
+                        with contextlib.suppress(Exception):
+                            await sub.stop()
                     sub = None
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(stop.wait(), backoff)
@@ -74,7 +75,7 @@ class DurableConsumer:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
             if sub is not None:
                 with contextlib.suppress(Exception):
-                    await sub.unsubscribe()
+                    await sub.stop()
 
     def _dispatch(self, msgs: list[Msg]) -> None:
         for msg in msgs:

@@ -18,10 +18,10 @@ from collections.abc import Mapping, Sequence
 import asyncpg
 from nats.aio.client import Client
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import FetchTimeoutError
 
 import attune.log as log
 from attune.eventstore.envelope import Envelope, decode_message
+from attune.eventstore.pull import PullStream
 from attune.eventstore.store import EVENTS_STREAM
 from attune.readmodel.db import Conn
 from attune.readmodel.projection import Projection, Statement, group
@@ -120,24 +120,36 @@ class Projector:
         js = self.nc.jetstream()
         config = ConsumerConfig(
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=self.position + 1,
-            ack_policy=AckPolicy.NONE, inactive_threshold=30.0, max_waiting=1,
+            ack_policy=AckPolicy.NONE, inactive_threshold=30.0, filter_subject="attune.>",
             mem_storage=True)
-        sub = await js.pull_subscribe("attune.>", stream=self.stream, config=config)
+        consumer = await js.add_consumer(self.stream, config)
+        assert consumer.name is not None
+        pull = PullStream(self.nc, stream=self.stream, consumer=consumer.name)
+        await pull.start()
+        delivered = 0
         try:
             while not stop.is_set():
-                try:
-                    msgs = await sub.fetch(self.batch, timeout=0.5)
-                except (TimeoutError, FetchTimeoutError):
+                msgs = await pull.take(self.batch, timeout=0.5)
+                if not msgs:
                     continue
+                # nothing is redelivered without acks: a delivery lost in transit (a
+                # reconnect) would be a silent gap, so start over from the position
+                first = msgs[0].metadata.sequence.consumer
+                if (delivered and first != delivered + 1) or \
+                        msgs[-1].metadata.sequence.consumer != first + len(msgs) - 1:
+                    raise RuntimeError(f"deliveries lost after consumer sequence {delivered}")
+                delivered = msgs[-1].metadata.sequence.consumer
                 envelopes = [decode_message(m.metadata.sequence.stream, m.subject, m.data,
                                             m.headers) for m in msgs]
-                if not envelopes:
-                    continue
                 if envelopes[0].seq <= self.position:
                     envelopes = [e for e in envelopes if e.seq > self.position]
+                if not envelopes:
+                    continue
                 async with self.pool.acquire() as conn:
                     await apply_batch(conn, self.projections, envelopes)
-                self.position = envelopes[-1].seq if envelopes else self.position
+                self.position = envelopes[-1].seq
         finally:
             with contextlib.suppress(Exception):
-                await sub.unsubscribe()
+                await pull.stop()
+            with contextlib.suppress(Exception):
+                await js.delete_consumer(self.stream, consumer.name)
