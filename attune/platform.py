@@ -73,9 +73,13 @@ def service_runners(ctx: Context, names: Sequence[str]
         from attune.readmodel.projections import ALL
         from attune.readmodel.projector import Projector
         runners.append(Projector(ctx.nc, ctx.pool, ALL).run)
+        from attune.app.audit import AuditRecorder  # API request records (ATTUNE_AUDIT)
+        runners.append(AuditRecorder(ctx.nc, ctx.pool).run)
     if "executor" in names:
         from attune.executor.service import Executor
         runners.append(Executor(ctx).run)
+        from attune.app.artifacts import sweep  # artifact retention by age
+        runners.append(lambda stop: sweep(ctx, stop))
     if "worker" in names:
         from attune.worker.service import Worker
         runners.append(Worker(ctx).run)

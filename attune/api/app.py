@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 import orjson
 from aiohttp import web
 
+from attune.api import audit_trail
 from attune.api.consistency import ProjectionWaiter
 from attune.api.endpoint import CONTEXT, WAITER, endpoint
 from attune.api.errors import error_middleware
@@ -31,6 +32,7 @@ def create_app(ctx: Context, routes: Sequence[Route] = ROUTES) -> web.Applicatio
     for route in routes:
         app.router.add_route(route.method, route.path, endpoint(route))
     app.cleanup_ctx.append(_listen)
+    audit_trail.install(app, ctx, routes)  # one audit record per request
     return app
 
 

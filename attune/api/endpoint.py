@@ -14,7 +14,7 @@ from attune.api import row_access
 from attune.api.auth import authenticate
 from attune.api.consistency import READ_WAIT_SECONDS, ProjectionWaiter
 from attune.api.parsing import model_from, parse_json, query_dict, read_body
-from attune.api.request_log import LOGIN, REQUEST_ID
+from attune.api.request_log import IDENTITY_ID, LOGIN, REQUEST_ID, TOKEN_TYPE
 from attune.api.routing import PUBLIC, Call, Permission, Route
 from attune.app.authorization import authorize
 from attune.app.context import Context
@@ -37,6 +37,7 @@ def endpoint(route: Route) -> AiohttpHandler:
         if route.guard != PUBLIC:
             identity, claims = await authenticate(ctx, request, route.accepted_tokens)
             request[LOGIN] = identity.login
+            request[TOKEN_TYPE], request[IDENTITY_ID] = claims.token_type, identity.id
             if isinstance(route.guard, Permission):
                 authorize(identity, route.guard.resource, route.guard.action,
                           token_type=claims.token_type)

@@ -8,6 +8,9 @@ from collections.abc import Sequence
 from attune.api.handlers import (
     accounts,
     actions,
+    artifact_versions,
+    artifacts,
+    audit,
     auth,
     enforcements,
     events,
@@ -62,5 +65,6 @@ ROUTES: tuple[Route, ...] = check([
     *enforcements.ROUTES, *policies.ROUTES,
     *keys.ROUTES, *accounts.ROUTES, *identities.ROUTES, *permissions.ROUTES,
     *workers.ROUTES, *runtimes.ROUTES, *sensors.ROUTES,
+    *artifacts.ROUTES, *artifact_versions.ROUTES, *audit.ROUTES,
     *spec.ROUTES,
 ])

@@ -56,6 +56,8 @@ def catalogue() -> dict[str, type[Event]]:
     """All registered event types by their `type` name (imports every domain module)."""
     from attune.domain import (  # noqa: F401  (registration side effect)
         action,
+        artifact,
+        audit,
         enforcement,
         execution,
         identity,

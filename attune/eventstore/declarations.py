@@ -13,6 +13,7 @@ from nats.js.api import (
     AckPolicy,
     ConsumerConfig,
     KeyValueConfig,
+    ObjectStoreConfig,
     RetentionPolicy,
     StorageType,
     StreamConfig,
@@ -31,6 +32,7 @@ class Declarations:
     streams: list[StreamConfig]
     consumers: list[tuple[str, ConsumerConfig]]
     kv: list[KeyValueConfig] = field(default_factory=list)
+    object_stores: list[ObjectStoreConfig] = field(default_factory=list)
 
 
 def replicas() -> int:
@@ -70,7 +72,11 @@ def load(path: Path | None = None) -> Declarations:
                          ttl=float(k["ttl"]) if k.get("ttl") else None,
                          history=k.get("history", 1), replicas=copies)
           for k in doc.get("kv", [])]
-    return Declarations(streams, consumers, kv)
+    objects = [ObjectStoreConfig(bucket=o["bucket"], description=o.get("description"),
+                                 storage=StorageType(o.get("storage", "file")),
+                                 max_bytes=o.get("max_bytes"), replicas=copies)
+               for o in doc.get("object_stores", [])]
+    return Declarations(streams, consumers, kv, objects)
 
 
 async def apply(js: JetStreamContext, decl: Declarations | None = None) -> list[str]:
@@ -104,6 +110,12 @@ async def apply(js: JetStreamContext, decl: Declarations | None = None) -> list[
         except BucketNotFoundError:
             await js.create_key_value(kcfg)
             changes.append(f"kv {kcfg.bucket}: created")
+    for ocfg in decl.object_stores:
+        try:
+            await js.object_store(ocfg.bucket or "")
+        except BucketNotFoundError:
+            await js.create_object_store(ocfg.bucket or "", ocfg)
+            changes.append(f"object store {ocfg.bucket}: created")
     for line in changes:
         _log.info("streams.applied", change=line)
     return changes

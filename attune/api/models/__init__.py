@@ -219,3 +219,18 @@ API_MODELS: dict[str, type[BaseModel]] = {
         AssignmentCreateRequest, AssignmentOut, RuntimeOut, SensorOut, SensorLogOut,
         SensorTokenRequest, SensorTokenOut)
 }
+
+# artifacts and audit (imported here so that the schema export sees them)
+from attune.api.models.artifacts import (  # noqa: E402
+    AllocateFileRequest,
+    ArtifactCreateRequest,
+    ArtifactOut,
+    ArtifactUpdateRequest,
+    ProgressRequest,
+    VersionOut,
+)
+from attune.api.models.audit import AuditEventOut, ChangeOut  # noqa: E402
+
+API_MODELS.update({model.__name__: model for model in (
+    ArtifactCreateRequest, ArtifactUpdateRequest, AllocateFileRequest, ProgressRequest,
+    ArtifactOut, VersionOut, AuditEventOut, ChangeOut)})

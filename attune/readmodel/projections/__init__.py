@@ -18,6 +18,7 @@ from attune.readmodel.projections.identities import IdentitiesProjection
 from attune.readmodel.projections.keys import KeysProjection
 from attune.readmodel.projections.packs import PacksProjection
 from attune.readmodel.projections.permission_sets import PermissionSetsProjection
+from attune.readmodel.projections.workflows import WorkflowsProjection
 
 ACTIONS = CatalogProjection(
     "actions", ACTION, "actions",
@@ -47,6 +48,7 @@ SENSORS = CatalogProjection(
                "trigger_types": list(s.trigger_types)})
 
 ALL: tuple[Projection, ...] = (
+    WorkflowsProjection(),  # workflow children and timers
     IdentitiesProjection(), PacksProjection(), ACTIONS, TRIGGERS, WebhooksProjection(), RULES,
     EventsProjection(), EnforcementsProjection(), POLICIES, ExecutionsProjection(), RUNTIMES,
     KeysProjection(), PermissionSetsProjection(), SENSORS)

@@ -1,0 +1,175 @@
+"""Artifacts through HTTP on real NATS and PostgreSQL: multipart upload and download
+round trip (content in the object store), retention by version count and by age,
+progress appends, lookups, updates and deletion."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from datetime import timedelta
+
+import aiohttp
+from nats.js.errors import NotFoundError as ObjectNotFound
+
+from attune.app import artifacts
+from attune.app import artifact_content as content
+from attune.eventstore.envelope import Meta
+from tests.api_http import Api, admin_api, assert_error
+from tests.conftest import RunningPlatform, projected
+
+
+async def upload(api: Api, artifact_id: int, data: bytes, kind: str = "text/plain"
+                 ) -> tuple[int, dict]:  # type: ignore[type-arg]
+    form = aiohttp.FormData()
+    form.add_field("file", data, filename="out.txt", content_type=kind)
+    async with api.session.post(f"{api.base}/api/v1/artifacts/{artifact_id}/versions/upload",
+                                data=form,
+                                headers={"Authorization": f"Bearer {api.token}"}) as r:
+        return r.status, await r.json()
+
+
+async def object_names(platform: RunningPlatform) -> set[str]:
+    """Objects in the artifacts bucket (deleted ones excluded)."""
+    store = await content.bucket(platform.ctx)
+    try:
+        return {info.name for info in await store.list(ignore_deletes=True)}
+    except ObjectNotFound:  # nothing left
+        return set()
+
+
+async def download(api: Api, path: str) -> tuple[int, bytes, str]:
+    async with api.session.get(f"{api.base}{path}",
+                               headers={"Authorization": f"Bearer {api.token}"}) as r:
+        return r.status, await r.read(), r.headers.get("Content-Type", "")
+
+
+async def test_upload_download_round_trip_and_version_retention(platform: RunningPlatform
+                                                                ) -> None:
+    async with admin_api(platform) as api:
+        created = await api.post("/api/v1/artifacts", json={
+            "ref": "demo.report", "type": "file_text", "name": "Report",
+            "retention_policy": "versions", "retention_limit": 2})
+        assert created.status == 201, created.body
+        artifact = created.data
+        assert artifact["ref"] == "demo.report" and artifact["versions"] == 0
+        again = await api.post("/api/v1/artifacts", json={"ref": "demo.report",
+                                                          "type": "file_text"})
+        assert_error(again, 409, "CONFLICT", "demo.report")
+
+        payloads = [b"first\n", bytes(range(256)) * 4096, b"third version\n"]
+        for number, data in enumerate(payloads, start=1):
+            status, body = await upload(api, artifact["id"], data)
+            assert status == 201, body
+            version = body["data"]
+            assert version["version"] == number and version["body_state"] == "stored"
+            assert version["size_bytes"] == len(data)
+            assert version["sha256"] == hashlib.sha256(data).hexdigest()
+
+        status, got, kind = await download(api, f"/api/v1/artifacts/{artifact['id']}/download")
+        assert (status, got, kind) == (200, payloads[2], "text/plain")
+        status, got, _ = await download(
+            api, f"/api/v1/artifacts/{artifact['id']}/versions/2/download")
+        assert status == 200 and got == payloads[1]  # 1 MiB, several object chunks
+
+        # retention kept the newest two: version 1 and its content are gone
+        listed = await api.get(f"/api/v1/artifacts/{artifact['id']}/versions")
+        assert [v["version"] for v in listed.body["items"]] == [3, 2]
+        gone = await api.get(f"/api/v1/artifacts/{artifact['id']}/versions/1")
+        assert_error(gone, 404, "NOT_FOUND", "no version 1")
+        names = await object_names(platform)
+        assert f"{artifact['id']}/1" not in names and f"{artifact['id']}/3" in names
+
+        shown = await api.get("/api/v1/artifacts/ref/demo.report")
+        assert shown.data["versions"] == 2 and shown.data["latest_version"] == 3
+        latest = await api.get(f"/api/v1/artifacts/{artifact['id']}/versions/latest")
+        assert latest.data["version"] == 3
+
+        not_multipart = await api.post(f"/api/v1/artifacts/{artifact['id']}/versions/upload",
+                                       json={})
+        assert_error(not_multipart, 400, "BAD_REQUEST", "multipart/form-data")
+
+        deleted = await api.request("DELETE", f"/api/v1/artifacts/{artifact['id']}")
+        assert deleted.status == 200, deleted.body
+        assert (await api.get(f"/api/v1/artifacts/{artifact['id']}")).status == 404
+        names = await object_names(platform)
+        assert not any(n.startswith(f"{artifact['id']}/") for n in names)
+
+
+async def test_age_retention_prunes_old_versions_but_keeps_the_newest(
+        platform: RunningPlatform) -> None:
+    ctx = platform.ctx
+    async with admin_api(platform) as api:
+        created = await api.post("/api/v1/artifacts", json={
+            "ref": "demo.aged", "type": "file_binary", "retention_policy": "minutes",
+            "retention_limit": 5})
+        artifact_id = created.data["id"]
+        for data in (b"a", b"b", b"c"):
+            assert (await upload(api, artifact_id, data))[0] == 201
+        # an hour later (the clock is injected), age retention removes all but the newest
+        real = ctx.clock
+        ctx.clock = lambda: real() + timedelta(hours=1)
+        try:
+            removed = await artifacts.prune_by_age(ctx, meta=Meta.new(actor="test"))
+        finally:
+            ctx.clock = real
+        assert removed == 2
+        await projected(ctx, await ctx.store.last_sequence())
+        listed = await api.get(f"/api/v1/artifacts/{artifact_id}/versions")
+        assert [v["version"] for v in listed.body["items"]] == [3]
+        status, got, _ = await download(api, f"/api/v1/artifacts/{artifact_id}/download")
+        assert (status, got) == (200, b"c")
+
+
+async def test_progress_appends_from_concurrent_writers_all_land(platform: RunningPlatform
+                                                                 ) -> None:
+    async with admin_api(platform) as api:
+        created = await api.post("/api/v1/artifacts", json={
+            "ref": "demo.progress", "type": "progress", "data": [{"step": 0}]})
+        artifact_id = created.data["id"]
+        answers = await asyncio.gather(*(
+            api.post(f"/api/v1/artifacts/{artifact_id}/progress", json={"entry": {"step": i}})
+            for i in range(1, 21)))
+        assert all(a.status == 200 for a in answers), [a.body for a in answers]
+        await projected(platform.ctx, await platform.ctx.store.last_sequence())
+        shown = await api.get(f"/api/v1/artifacts/{artifact_id}")
+        steps = sorted(e["step"] for e in shown.data["data"])
+        assert steps == list(range(21))
+
+        not_progress = await api.post("/api/v1/artifacts", json={"ref": "demo.url",
+                                                                  "type": "url",
+                                                                  "data": "https://x.io"})
+        refused = await api.post(f"/api/v1/artifacts/{not_progress.data['id']}/progress",
+                                 json={"entry": 1})
+        assert_error(refused, 422, "VALIDATION_ERROR", "only progress artifacts")
+        missing = await api.post("/api/v1/artifacts/987654/progress", json={"entry": 1})
+        assert missing.status == 404
+
+
+async def test_list_filter_update_and_execution_link(platform: RunningPlatform) -> None:
+    async with admin_api(platform) as api:
+        run = await api.post("/api/v1/executions/execute", json={
+            "action_ref": "core.noop", "parameters": {}})
+        assert run.status in (200, 201, 202), run.body
+        execution_id = run.data["id"]
+        await projected(platform.ctx, await platform.ctx.store.last_sequence())
+        linked = await api.post("/api/v1/artifacts", json={
+            "ref": "demo.linked", "type": "other", "execution": execution_id,
+            "scope": "pack", "owner": "demo"})
+        assert linked.status == 201, linked.body
+        bad = await api.post("/api/v1/artifacts", json={"ref": "demo.bad", "type": "other",
+                                                        "execution": 987654})
+        assert_error(bad, 422, "VALIDATION_ERROR", "execution 987654 not found")
+        bad_ref = await api.post("/api/v1/artifacts", json={"ref": "../etc", "type": "other"})
+        assert bad_ref.status == 422
+
+        of_execution = await api.get(f"/api/v1/executions/{execution_id}/artifacts")
+        assert [a["ref"] for a in of_execution.body["items"]] == ["demo.linked"]
+        by_scope = await api.get("/api/v1/artifacts", params={"scope": "pack",
+                                                             "include_total": "true"})
+        assert by_scope.body["pagination"]["total_items"] == 1
+
+        changed = await api.request("PUT", f"/api/v1/artifacts/{linked.data['id']}",
+                                    json={"name": "Linked", "visibility": "public"})
+        assert changed.status == 200, changed.body
+        assert changed.data["name"] == "Linked" and changed.data["visibility"] == "public"
+        assert changed.data["execution"] == execution_id
