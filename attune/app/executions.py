@@ -46,7 +46,8 @@ def prepare(ctx: Context, action: ActionDef, pack_path: str, parameters: dict[st
             requested_by: int | None = None, parent: int | None = None,
             enforcement: int | None = None, rule_ref: str | None = None,
             trigger_ref: str | None = None, event_id: int | None = None,
-            rerun_of: int | None = None) -> ex.ExecutionRequested:
+            rerun_of: int | None = None,
+            workflow_task: dict[str, Any] | None = None) -> ex.ExecutionRequested:
     """The `execution.requested` event for a request: parameters validated against the
     action's schema and its secret ones sealed. Raises BadRequestError/ValidationError."""
     if not action.enabled:
@@ -66,7 +67,7 @@ def prepare(ctx: Context, action: ActionDef, pack_path: str, parameters: dict[st
         at=ctx.clock(), action=action, pack_path=pack_path, parameters=sealed, env_vars=env,
         timeout_seconds=timeout, requested_by=requested_by, parent=parent,
         enforcement=enforcement, rule_ref=rule_ref, trigger_ref=trigger_ref, event_id=event_id,
-        rerun_of=rerun_of)
+        rerun_of=rerun_of, workflow_task=workflow_task)
 
 
 def request_msg_id(idempotency_key: str | None) -> str:

@@ -4,7 +4,7 @@ keyed by its ref, e.g. `attune.action.core:echo.defined`."""
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -62,6 +62,9 @@ class ActionDef(BaseModel):
     timeout_seconds: int | None = None
     tags: list[str] = Field(default_factory=list)
     placement: Placement | None = None
+    #: A workflow action: its canonical workflow definition (`attune.workflow.WorkflowDef`
+    #: as JSON). The executor runs its conductor instead of handing it to a worker.
+    workflow: dict[str, Any] | None = None
 
 
 @register

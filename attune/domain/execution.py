@@ -76,6 +76,9 @@ class ExecutionRequested(Event):
     event_id: int | None = None
     #: The execution this one re-runs.
     rerun_of: int | None = None
+    #: A workflow's child: which task run, item and attempt it is
+    #: (`attune.workflow.ChildKey` as JSON); `parent` is the workflow's execution.
+    workflow_task: dict[str, Any] | None = None
 
 
 @register

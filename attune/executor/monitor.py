@@ -50,7 +50,9 @@ WITH RECURSIVE chain(id, rerun_of, status) AS (
 SELECT count(*) FROM chain WHERE status = 'abandoned' OR id = $1"""
 _RUNNING = """
 SELECT worker, array_agg(id ORDER BY id) AS ids FROM executions
-WHERE status IN ('running', 'canceling') AND worker IS NOT NULL GROUP BY worker"""
+WHERE status IN ('running', 'canceling') AND worker IS NOT NULL
+  AND worker <> 'attune:conductor'  -- workflows: the executor's conductor runs them
+GROUP BY worker"""
 
 
 class Monitor:

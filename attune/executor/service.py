@@ -33,6 +33,7 @@ from attune.eventstore.envelope import Envelope, Meta, decode_message
 from attune.eventstore.store import EVENTS_STREAM, Append, publish_atomic_many
 from attune.eventstore.subjects import work_subject
 from attune.executor.admission import Admissions
+from attune.executor.orchestrator import Orchestrator
 from attune.executor.placer import Placer
 from attune.executor.rulebook import RuleBook
 from attune.worker import placement
@@ -47,6 +48,9 @@ class Executor:
         self.admissions = Admissions(ctx)
         self.placer = Placer(ctx)
         self.rulebook = RuleBook(ctx.nc, ctx.pool)
+        # hook: workflows (attune/executor/orchestrator.py)
+        self.orchestrator = Orchestrator(
+            ctx, owner=f"executor-{socket.gethostname()}-{os.getpid()}-{id(self)}")
 
     async def schedule(self, execution_id: int, action: ActionDef, *, meta: Meta,
                        known: tuple[ex.ExecutionState, int] | None = None,
@@ -69,6 +73,12 @@ class Executor:
         policy governs admitted one by one."""
         envelopes = [decode_message(m.metadata.sequence.stream, m.subject, m.data, m.headers)
                      for m in msgs]
+        # hook: workflow executions run in the conductor, not on a worker (orchestrator.py)
+        envelopes, flows = self.orchestrator.split(envelopes)
+        if flows:
+            await self.orchestrator.begin(flows)
+        if not envelopes:
+            return
         await self.rulebook.ready_for(max(env.seq for env in envelopes))
         free: list[Envelope] = []
         governed: list[Envelope] = []
@@ -201,7 +211,8 @@ class Executor:
         await asyncio.gather(self.rulebook.run(stop), requests.run(stop), endings.run(stop),
                              self.placer.run(self.schedule, stop),
                              Enforcer(self.ctx, self.rulebook).run(stop),
-                             Monitor(self.ctx, owner=owner, executor=self).run(stop))
+                             Monitor(self.ctx, owner=owner, executor=self).run(stop),
+                             self.orchestrator.run(stop))  # hook: workflows
 
 
 def _work(queue: str, execution_id: int, version: int) -> tuple[str, bytes, dict[str, str]]:

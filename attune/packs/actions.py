@@ -11,6 +11,7 @@ from attune.domain.runtime import RuntimeDef
 from attune.domain.versions import ConstraintError, parse_constraint
 from attune.errors import PackError
 from attune.packs.fields import build, component_name, field, parameters
+from attune.packs.workflows import is_workflow_action, load_workflow_action
 from attune.packs.yamlfile import load_mapping
 
 #: What runtimes handled inside the worker (no process) offer as entry points.
@@ -23,6 +24,8 @@ def load_action(root: Path, path: Path, pack_ref: str,
     them (by name, ref or alias) runs with it; otherwise a core runtime alias is expected."""
     shown = str(path.relative_to(root))
     doc = load_mapping(path, shown)
+    if is_workflow_action(doc):  # workflow actions: attune/packs/workflows.py
+        return load_workflow_action(root, path, pack_ref, doc)
     name = component_name(doc, shown, pack_ref, path.stem)
     runner = field(doc, "runner_type", shown, str) or field(doc, "runtime", shown, str)
     if runner is None:

@@ -29,6 +29,7 @@ from attune.packs.policies import load_policy
 from attune.packs.rules import load_rule
 from attune.packs.runtimes import load_runtime
 from attune.packs.triggers import load_trigger
+from attune.packs.workflows import load_standalone_workflow
 from attune.packs.yamlfile import load_mapping
 
 C = TypeVar("C")
@@ -105,7 +106,10 @@ def _load_pack(directory: str | Path) -> LoadedPack:
     runtimes = _components(root, "runtimes", lambda p: load_runtime(root, p, ref))
     return LoadedPack(
         pack=pack, runtimes=runtimes,
-        actions=_components(root, "actions", lambda p: load_action(root, p, ref, runtimes)),
+        actions=_unique([
+            *_components(root, "actions", lambda p: load_action(root, p, ref, runtimes)),
+            # standalone workflows are actions too (attune/packs/workflows.py)
+            *_components(root, "workflows", lambda p: load_standalone_workflow(root, p, ref))]),
         triggers=_components(root, "triggers", lambda p: load_trigger(root, p, ref)),
         rules=_components(root, "rules", lambda p: load_rule(root, p, ref)),
         policies=_components(root, "policies", lambda p: load_policy(root, p, ref)))
@@ -126,3 +130,13 @@ def _components(root: Path, folder: str, load: Callable[[Path], C]) -> list[C]:
         seen.add(ref)
         found.append(component)
     return found
+
+
+def _unique(actions: list[ActionDef]) -> list[ActionDef]:
+    """An action file and a standalone workflow must not define the same ref."""
+    seen: set[str] = set()
+    for action in actions:
+        if action.ref in seen:
+            raise PackError(f"actions/, workflows/: {action.ref!r} is defined twice")
+        seen.add(action.ref)
+    return actions

@@ -1,0 +1,362 @@
+"""Driving workflows: the I/O around the pure conductor (`attune.workflow`).
+
+`Conducting` starts a workflow execution's conductor, feeds it inputs (a child ended,
+a timer fired, pause/resume/cancel/rerun) and carries out the effects it returns:
+
+* its events go to the `workflow` aggregate (`attune.workflow.<execution id>.<event>`),
+  appended with the version the decision was based on, *in one atomic batch with the
+  `execution.requested` events of the children it asked for* — so a crash never
+  leaves a child recorded without its request, nor a request without its record;
+* children are requested through `executions.prepare` (validated, secrets sealed),
+  with `parent` = the workflow's execution and `workflow_task` = their `ChildKey`, and
+  go through normal scheduling (a child that is a workflow runs its own conductor);
+* timers go to `on_timer` (the executor's orchestrator keeps them);
+* signals reach the children (cancel, or pause/resume of children that are workflows);
+* the end finishes the workflow's execution (completed, failed, cancelled).
+
+The state of each workflow is kept in memory while it runs (the conductor's state is
+mutable and owned here); on a concurrent append it is dropped and replayed from the
+stream. One lock per workflow orders the inputs of that workflow; different
+workflows proceed in parallel. The API uses the same class (without a cache worth
+speaking of) for pause, resume and rerun: the stream's OCC check settles any race
+with the executor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import attune.log as log
+from attune.app import executions
+from attune.app.context import Context
+from attune.app.keys import keystore as keystore_of
+from attune.domain import execution as ex
+from attune.domain.action import ActionDef
+from attune.errors import AttuneError, ConcurrencyError, InvalidTransitionError
+from attune.eventstore.envelope import Envelope, Meta
+from attune.eventstore.store import Append
+from attune.security.crypto import is_sealed
+from attune.workflow import Cancel as WfCancel
+from attune.workflow import (
+    CancelTimers,
+    ChildEnded,
+    ChildKey,
+    Decision,
+    FinishWorkflow,
+    RequestChild,
+    ScheduleTimer,
+    SignalChildren,
+    WorkflowCommand,
+    WorkflowDef,
+    WorkflowState,
+    decide,
+    replay,
+    start,
+    status_of_execution,
+)
+from attune.workflow import Pause as WfPause
+from attune.workflow import Resume as WfResume
+from attune.workflow.events import WorkflowEvent
+
+_log = log.get("workflows")
+
+#: The `worker` a workflow execution runs on: the executor's conductor, not a worker
+#: process (the monitor leaves it alone: it sends no heartbeats).
+CONDUCTOR = "attune:conductor"
+#: The work queue recorded when a workflow execution is scheduled (nothing consumes it).
+WORKFLOW_QUEUE = "attune.workflow"
+MAX_ATTEMPTS = 8
+#: Inputs a single decision chain may take (child requests that fail at once feed
+#: back as failed children); more means something loops.
+MAX_FEEDBACK = 10_000
+
+#: The execution status each terminal event stands for.
+_TERMINAL: dict[type, str] = {
+    ex.ExecutionCompleted: "completed", ex.ExecutionFailed: "failed",
+    ex.ExecutionCancelled: "cancelled", ex.ExecutionTimedOut: "timeout",
+    ex.ExecutionAbandoned: "abandoned"}
+
+TimerSink = Callable[[int, str, datetime | None], None]
+
+
+def is_workflow(action: ActionDef) -> bool:
+    return action.workflow is not None
+
+
+def child_result(action: ActionDef, event: ex.ExecutionEvent) -> Any:
+    """What a finished child hands its workflow: a workflow child its output, an action
+    child its outcome as JSON (`{exit_code, stdout, stderr, data, error, ...}`)."""
+    outcome = getattr(event, "outcome", None)
+    if outcome is None:
+        reason = getattr(event, "reason", None)
+        return {"error": reason} if reason else None
+    if is_workflow(action):
+        return outcome.data if outcome.error is None else {"error": outcome.error,
+                                                            **(outcome.data or {})}
+    return outcome.model_dump(mode="json")
+
+
+class Conducting:
+    def __init__(self, ctx: Context, *, on_timer: TimerSink | None = None) -> None:
+        self.ctx = ctx
+        self.on_timer = on_timer
+        self._states: dict[int, tuple[WorkflowState, int]] = {}
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._keys: dict[int, bool] = {}  # whether a workflow reads `keystore`
+
+    def _lock(self, execution_id: int) -> asyncio.Lock:
+        lock = self._locks.get(execution_id)
+        if lock is None:
+            lock = self._locks[execution_id] = asyncio.Lock()
+        return lock
+
+    def forget(self, execution_id: int) -> None:
+        self._states.pop(execution_id, None)
+        self._keys.pop(execution_id, None)
+        lock = self._locks.get(execution_id)
+        if lock is not None and not lock.locked():
+            self._locks.pop(execution_id, None)
+
+    # -- state ------------------------------------------------------------------------
+
+    async def load(self, execution_id: int) -> tuple[WorkflowState | None, int]:
+        """The workflow's state replayed from its stream (None: not started)."""
+        envelopes, version = await self.ctx.store.load("workflow", execution_id)
+        if not envelopes:
+            return None, 0
+        events: list[WorkflowEvent] = [e.event for e in envelopes]  # type: ignore[misc]
+        return replay(events), version
+
+    async def _state(self, execution_id: int) -> tuple[WorkflowState | None, int]:
+        cached = self._states.get(execution_id)
+        if cached is not None:
+            return cached
+        state, version = await self.load(execution_id)
+        if state is not None:
+            self._states[execution_id] = (state, version)
+        return state, version
+
+    async def _keystore(self, execution_id: int, definition: WorkflowDef
+                        ) -> Callable[[str], Any] | None:
+        reads = self._keys.get(execution_id)
+        if reads is None:
+            reads = self._keys[execution_id] = "keystore" in definition.model_dump_json()
+        return await keystore_of(self.ctx) if reads else None
+
+    # -- inputs -----------------------------------------------------------------------
+
+    async def begin(self, env: Envelope) -> None:
+        """A workflow execution was requested: mark it running and start its conductor
+        (a redelivery finds it started and does nothing)."""
+        requested = env.event
+        assert isinstance(requested, ex.ExecutionRequested)
+        execution_id = env.aggregate_id
+        meta = env.meta.caused_by(env)
+        async with self._lock(execution_id):
+            started, _ = await self._state(execution_id)
+            if started is not None:
+                return
+            current, ex_version, _ = await executions.load(self.ctx, execution_id)
+            if current.status is ex.Status.REQUESTED:
+                current, ex_version = await executions.handle(
+                    self.ctx, execution_id, ex.Schedule(queue=WORKFLOW_QUEUE), meta=meta,
+                    msg_id=f"execution:{execution_id}:scheduled",
+                    known=(current, ex_version))
+            if current.status is ex.Status.SCHEDULED:
+                await executions.handle(
+                    self.ctx, execution_id, ex.Start(worker=CONDUCTOR), meta=meta,
+                    msg_id=f"execution:{execution_id}:started", known=(current, ex_version))
+            elif current.status.terminal or current.status is ex.Status.CANCELING:
+                return  # cancelled (or timed out) before it began
+            action = requested.action
+            definition = WorkflowDef.model_validate(action.workflow)
+            parameters = {k: (self.ctx.sealer.open(v) if is_sealed(v) else v)
+                          for k, v in requested.parameters.items()}
+            config = await self.ctx.pool.fetchval(
+                "SELECT definition->'config' FROM packs WHERE ref = $1", action.pack_ref)
+            try:
+                state, decision = start(
+                    definition, parameters, now=self.ctx.clock(),
+                    config=config if isinstance(config, dict) else {},
+                    system={"execution_id": execution_id, "action": action.ref,
+                            "pack": action.pack_ref,
+                            "parent_execution_id": requested.parent},
+                    keystore=await self._keystore(execution_id, definition))
+            except AttuneError as exc:  # bad vars / parameters: it fails before any task
+                await self._finish_execution(execution_id, FinishWorkflow(
+                    status="failed", error=exc.message), meta)
+                return
+            await self._carry_out(execution_id, state, 0, decision, meta)
+
+    async def command(self, execution_id: int, command: WorkflowCommand, *,
+                      meta: Meta) -> bool:
+        """Feed one input to a workflow; False when it has no workflow stream."""
+        async with self._lock(execution_id):
+            for attempt in range(MAX_ATTEMPTS):
+                state, version = await self._state(execution_id)
+                if state is None:
+                    return False
+                decision = decide(state, command, now=self.ctx.clock(),
+                                  keystore=await self._keystore(execution_id,
+                                                                state.graph.definition))
+                try:
+                    await self._carry_out(execution_id, state, version, decision, meta)
+                except ConcurrencyError:
+                    # another writer got there first: our state (already changed by
+                    # `decide`) is stale; replay and decide again
+                    self._states.pop(execution_id, None)
+                    if attempt == MAX_ATTEMPTS - 1:
+                        raise
+                    continue
+                return True
+        return True
+
+    async def child_ended(self, env: Envelope) -> None:
+        """A terminal event of some execution: if it is a workflow's child, tell the
+        workflow; if it is a workflow that ended from outside (timed out, cancelled
+        before it began), stop its conductor."""
+        event = env.event
+        assert isinstance(event, ex.ExecutionEvent)  # the consumer takes execution events
+        child_id = env.aggregate_id
+        first = await self.ctx.store.read(child_id)
+        if first is None or not isinstance(first.event, ex.ExecutionRequested):
+            return
+        requested = first.event
+        meta = env.meta.caused_by(env)
+        if isinstance(event, ex.ExecutionCancelRequested):
+            if is_workflow(requested.action):
+                await self.command(child_id, WfCancel(by=event.by), meta=meta)
+            return
+        if is_workflow(requested.action) and not isinstance(
+                event, ex.ExecutionCompleted | ex.ExecutionFailed):
+            await self.command(child_id, WfCancel(by="the execution ended"), meta=meta)
+        if is_workflow(requested.action):
+            self.forget(child_id)
+        if requested.parent is None or requested.workflow_task is None:
+            return
+        status = status_of_execution(_TERMINAL[type(event)])
+        key = ChildKey.model_validate(requested.workflow_task)
+        await self.command(requested.parent, ChildEnded(
+            child=key, status=status, result=child_result(requested.action, event)),
+            meta=meta)
+
+    # -- effects ----------------------------------------------------------------------
+
+    async def _carry_out(self, execution_id: int, state: WorkflowState, version: int,
+                         decision: Decision, meta: Meta) -> None:
+        """Append the decision's events with its children's requests, then carry out
+        the other effects; children that cannot be requested come back as failed
+        children (a further decision, same lock)."""
+        for _ in range(MAX_FEEDBACK):
+            failed: list[ChildEnded] = []
+            appends: list[Append] = []
+            for i, event in enumerate(decision.events):
+                appends.append(Append(execution_id, event, version if i == 0 else None,
+                                      f"workflow:{execution_id}:{version}:{i}"))
+            requests = [e for e in decision.effects if isinstance(e, RequestChild)]
+            prepared = await self._prepare_children(execution_id, requests, failed)
+            for request, requested in prepared:
+                appends.append(Append(None, requested, None,
+                                      f"workflow:{execution_id}:child:{request.child.label()}"))
+            if appends:
+                sequences = await self.ctx.store.append_many(appends, meta=meta)
+                if decision.events:
+                    version = sequences[len(decision.events) - 1]
+            self._states[execution_id] = (state, version)
+            for effect in decision.effects:
+                await self._effect(execution_id, effect, meta)
+            if not failed:
+                return
+            decision = Decision()
+            for ended in failed:
+                more = decide(state, ended, now=self.ctx.clock())
+                decision.events.extend(more.events)
+                decision.effects.extend(more.effects)
+            if not decision.events and not decision.effects:
+                return
+        raise InvalidTransitionError(f"workflow {execution_id}: too many failed child requests")
+
+    async def _prepare_children(self, execution_id: int, requests: list[RequestChild],
+                                failed: list[ChildEnded]
+                                ) -> list[tuple[RequestChild, ex.ExecutionRequested]]:
+        actions: dict[str, tuple[ActionDef, str] | AttuneError] = {}
+        prepared: list[tuple[RequestChild, ex.ExecutionRequested]] = []
+        for effect in requests:
+            if effect.action not in actions:
+                try:
+                    actions[effect.action] = await executions.load_action(self.ctx,
+                                                                          effect.action)
+                except AttuneError as exc:
+                    actions[effect.action] = exc
+            found = actions[effect.action]
+            try:
+                if isinstance(found, AttuneError):
+                    raise found
+                action, pack_path = found
+                prepared.append((effect, executions.prepare(
+                    self.ctx, action, pack_path, effect.parameters,
+                    timeout_seconds=effect.timeout_seconds, parent=execution_id,
+                    workflow_task=effect.workflow_task())))
+            except AttuneError as exc:
+                failed.append(ChildEnded(child=effect.child, status="failed",
+                                         result={"error": exc.message}))
+        return prepared
+
+    async def _effect(self, execution_id: int, effect: Any, meta: Meta) -> None:
+        match effect:
+            case RequestChild():
+                pass  # appended with the decision's events
+            case ScheduleTimer():
+                if self.on_timer is not None:
+                    self.on_timer(execution_id, effect.timer, effect.due)
+            case CancelTimers():
+                if self.on_timer is not None:
+                    for timer in effect.timers:
+                        self.on_timer(execution_id, timer, None)
+            case SignalChildren():
+                await self._signal(execution_id, effect, meta)
+            case FinishWorkflow():
+                await self._finish_execution(execution_id, effect, meta)
+
+    async def _signal(self, execution_id: int, effect: SignalChildren, meta: Meta) -> None:
+        for child_id, is_flow in await self.children(execution_id, effect.children):
+            try:
+                if effect.signal == "cancel":
+                    await executions.cancel(self.ctx, child_id, by="its workflow", meta=meta)
+                elif is_flow:
+                    command = WfPause() if effect.signal == "pause" else WfResume()
+                    await self.command(child_id, command, meta=meta)
+            except AttuneError as exc:  # it ended meanwhile
+                _log.info("workflow.signal_skipped", child=child_id, reason=exc.message)
+
+    async def children(self, execution_id: int, keys: tuple[ChildKey, ...]
+                       ) -> list[tuple[int, bool]]:
+        """The executions of these children (id, whether it is a workflow), read from
+        the stream: the children's requests name their parent and key."""
+        wanted = {k.label() for k in keys}
+        rows = await self.ctx.pool.fetch(
+            "SELECT execution_id, task, run, item, attempt, is_workflow "
+            "FROM workflow_children WHERE parent = $1", execution_id)
+        found = []
+        for r in rows:
+            key = ChildKey(task=r["task"], run=r["run"], item=r["item"], attempt=r["attempt"])
+            if key.label() in wanted:
+                found.append((r["execution_id"], r["is_workflow"]))
+        return found
+
+    async def _finish_execution(self, execution_id: int, effect: FinishWorkflow,
+                                meta: Meta) -> None:
+        failed = effect.status == "failed"
+        outcome = ex.Outcome(exit_code=1 if failed else 0, data=effect.output,
+                             error=effect.error if failed else None,
+                             cancelled=effect.status == "cancelled")
+        try:
+            await executions.handle(self.ctx, execution_id, ex.Finish(outcome=outcome),
+                                    meta=meta, msg_id=f"execution:{execution_id}:finished")
+        except InvalidTransitionError as exc:  # it ended from outside (timed out)
+            _log.info("workflow.finish_skipped", execution_id=execution_id,
+                      reason=exc.message)
+
