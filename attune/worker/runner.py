@@ -144,6 +144,8 @@ async def run(req: RunRequest, cancel: asyncio.Event | None = None,
         stdout_truncated=logs.written("stdout") > OUTCOME_CAP,
         stderr_truncated=logs.written("stderr") > OUTCOME_CAP,
         duration_ms=int((time.monotonic() - started) * 1000),
-        data=output.fit(output.parse(out.decode(errors="replace"), req.action.output_format)),
+        # sized by the worker: a result too large for the event becomes an artifact
+        # (attune.app.artifact_results.settle)
+        data=output.parse(out.decode(errors="replace"), req.action.output_format),
         error=error,
         timed_out=timed_out, cancelled=cancelled)

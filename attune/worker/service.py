@@ -16,7 +16,7 @@ import orjson
 from nats.aio.msg import Msg
 
 import attune.log as log
-from attune.app import executions
+from attune.app import artifact_results, executions
 from attune.app.context import Context
 from attune.domain import execution as ex
 from attune.domain.action import Runtime
@@ -100,6 +100,9 @@ class Worker:
                         else None)
                 finally:
                     await logs.close()  # the whole output is readable before the outcome
+                # files the action wrote become artifact versions; a large result, one too
+                outcome = await artifact_results.settle(self.ctx, execution_id,
+                                                        req.action.ref, outcome, meta=meta)
                 await executions.handle(
                     self.ctx, execution_id, ex.Finish(outcome=outcome), meta=meta,
                     msg_id=f"execution:{execution_id}:finished", known=(state, version))
