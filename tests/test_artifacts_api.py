@@ -11,8 +11,8 @@ from datetime import timedelta
 import aiohttp
 from nats.js.errors import NotFoundError as ObjectNotFound
 
-from attune.app import artifacts
 from attune.app import artifact_content as content
+from attune.app import artifacts
 from attune.eventstore.envelope import Meta
 from tests.api_http import Api, admin_api, assert_error
 from tests.conftest import RunningPlatform, projected
