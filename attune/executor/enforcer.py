@@ -93,7 +93,8 @@ class Enforcer:
                                 payload=event.payload, created=event.at)
         now = self.ctx.clock()
         found: list[Match] = []
-        for rule in self.rulebook.candidates(event.trigger_ref, event.rule_ref, env.seq):
+        for rule in self.rulebook.candidates(event.trigger_ref, event.rule_ref, env.seq,
+                                             event.payload):
             decision = engine.evaluate(rule, view, now=now,
                                        pack_config=self.rulebook.pack_config.get(rule.pack_ref, {}))
             if decision.matched:

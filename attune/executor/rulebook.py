@@ -40,6 +40,7 @@ from attune.domain.rule import RULE, RuleDef
 from attune.errors import NotFoundError as UnknownAction
 from attune.eventstore.envelope import Envelope, decode_message
 from attune.eventstore.store import EVENTS_STREAM
+from attune.rules.conditions import lookup
 
 _log = log.get("rulebook")
 D = TypeVar("D", bound=BaseModel)
@@ -61,6 +62,13 @@ class RuleBook:
         self.history: dict[str, list[tuple[int, RuleDef | None]]] = {}
         #: Every rule ref that had, in its kept history, this trigger.
         self.by_trigger: dict[str, set[str]] = defaultdict(set)
+        #: The same refs split by an `equals` condition every match needs, if a version has
+        #: one (trigger -> field -> value -> refs), else `unkeyed`: an event is evaluated
+        #: only against the rules whose key its payload holds (plus the unkeyed ones), not
+        #: against every rule of its trigger.
+        self.keyed: dict[str, dict[str, dict[Any, set[str]]]] = defaultdict(
+            lambda: defaultdict(lambda: defaultdict(set)))
+        self.unkeyed: dict[str, set[str]] = defaultdict(set)
         self.pack_config: dict[str, dict[str, Any]] = {}
         self.pack_path: dict[str, str] = {}
         self.actions: dict[str, catalog.Component[ActionDef]] = {}
@@ -80,18 +88,32 @@ class RuleBook:
 
     # -- state ---------------------------------------------------------------------------
 
-    def candidates(self, trigger_ref: str, rule_ref: str | None, seq: int) -> list[RuleDef]:
+    def candidates(self, trigger_ref: str, rule_ref: str | None, seq: int,
+                   payload: dict[str, Any] | None = None) -> list[RuleDef]:
         """Rules of `trigger_ref` enabled just before stream sequence `seq` (only `rule_ref`
-        when the event targets one), as they were then."""
+        when the event targets one), as they were then. Given the event's `payload`, rules
+        whose `equals` key it does not hold are left out (they cannot match it)."""
         refs = self.by_trigger.get(trigger_ref, set())
         if rule_ref is not None:
             refs = {rule_ref} & refs
+        elif payload is not None:
+            refs = self._keyed_candidates(trigger_ref, payload)
         found = []
         for ref in sorted(refs):
             rule = self._as_of(ref, seq)
             if rule is not None and rule.enabled and rule.trigger_ref == trigger_ref:
                 found.append(rule)
         return found
+
+    def _keyed_candidates(self, trigger_ref: str, payload: dict[str, Any]) -> set[str]:
+        refs = set(self.unkeyed.get(trigger_ref, ()))
+        for field, by_value in self.keyed.get(trigger_ref, {}).items():
+            value = lookup(payload, field)
+            try:
+                refs.update(by_value.get(value, ()))
+            except TypeError:  # unhashable (a list, a dict): no scalar equals it
+                continue
+        return refs
 
     def _as_of(self, ref: str, seq: int) -> RuleDef | None:
         versions = self.history.get(ref, [])
@@ -121,7 +143,13 @@ class RuleBook:
             self.states.pop(ref, None)
         else:
             self.states[ref] = state
-            self.by_trigger[state.definition.trigger_ref].add(ref)
+            rule = state.definition
+            self.by_trigger[rule.trigger_ref].add(ref)
+            key = equality_key(rule)
+            if key is None:
+                self.unkeyed[rule.trigger_ref].add(ref)
+            else:
+                self.keyed[rule.trigger_ref][key[0]][key[1]].add(ref)
         if created:  # before its creation there was no such rule
             self.history[ref] = [(0, None)]
         versions = self.history.setdefault(ref, [])
@@ -158,6 +186,8 @@ class RuleBook:
         self.states.clear()
         self.history.clear()
         self.by_trigger.clear()
+        self.keyed.clear()
+        self.unkeyed.clear()
         for row in rows:
             rule = RuleDef.model_validate(row["definition"])
             self._set(rule.ref, catalog.Component(definition=rule, source=row["source"]),
@@ -260,6 +290,19 @@ class RuleBook:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
                     self._advanced.wait_for(partial(self._reached, pending)), 1.0)
+
+
+def equality_key(rule: RuleDef) -> tuple[str, Any] | None:
+    """(field, value) of an `equals` condition every match of `rule` needs, if any: with
+    it, a payload whose field holds another value cannot match (dict lookup equality is
+    `==` equality for these value types)."""
+    conditions = rule.conditions
+    if not isinstance(conditions, list) or (rule.condition == "any" and len(conditions) > 1):
+        return None
+    for condition in conditions:
+        if condition.operator == "equals" and type(condition.value) in (str, int, bool):
+            return condition.field, condition.value
+    return None
 
 
 def _fold(kind: catalog.Kind[D], table: dict[str, catalog.Component[D]], ref: str,
