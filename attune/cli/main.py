@@ -37,6 +37,9 @@ COMMANDS: dict[str, str] = {
     "token-login": "attune.cli.identity:token_login",
     "worker": "attune.cli.worker:worker",
     "runtime": "attune.cli.runtime:runtime",
+    "artifact": "attune.cli.artifact:artifact",
+    "audit": "attune.cli.audit:audit",
+    "history": "attune.cli.history:history",
 }
 
 
