@@ -184,8 +184,11 @@ async def test_execution_tokens_carry_the_actions_grants(platform: RunningPlatfo
         assert (await admin.get("/api/v1/keys/system.api", token=editor)).data["value"] \
             == "v"
         assert_error(await admin.get("/api/v1/keys", token=token([])), 403, "FORBIDDEN")
+        # every permission-checked route takes them, as far as their grants go
+        assert (await admin.get("/api/v1/packs", token=editor)).status == 200
+        assert_error(await admin.get("/api/v1/packs", token=token([])), 403, "FORBIDDEN")
         # routes that do not take execution tokens refuse them
-        assert_error(await admin.get("/api/v1/packs", token=editor), 401, "UNAUTHORIZED",
+        assert_error(await admin.get("/auth/me", token=editor), 401, "UNAUTHORIZED",
                      "execution")
         # a token naming no sets (a rule's execution: no requester) gets core.execution
         default = ctx.tokens.issue(0, "execution:5", "execution", ttl=60,
@@ -194,7 +197,7 @@ async def test_execution_tokens_carry_the_actions_grants(platform: RunningPlatfo
         assert (await admin.get("/api/v1/keys/system.api", token=default)).data["value"] \
             is None
         assert_error(await admin.post("/api/v1/keys", json={"ref": "system.x", "value": 1},
-                                      token=default), 401, "UNAUTHORIZED")
+                                      token=default), 403, "FORBIDDEN")
         forged = ctx.tokens.issue(me["id"], "admin", "execution",
                                   metadata={"permission_set_refs": "core.admin"})
         assert_error(await admin.get("/api/v1/keys", token=forged), 401, "UNAUTHORIZED")
