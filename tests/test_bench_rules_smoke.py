@@ -26,11 +26,12 @@ def test_bench_rules_reports_every_measure() -> None:
     assert rate["events"] == rate["enforcements"] == 40
     assert rate["outcomes"] == {"processed": 40}
     assert rate["events_per_s"] > 0 and rate["enforcements_per_s"] > 0
+    assert rate["cpu_seconds"] > 0 and rate["events_per_cpu_s"] > 0
     assert rate["appends_per_s"] > 0
     assert lat["events"] == 10
     assert 0 < lat["p50_ms"] <= lat["p99_ms"] <= lat["max_ms"]
     assert 0 < lat["http_p50_ms"] <= lat["http_p99_ms"]
-    assert render_rules(report).row_count == 6
+    assert render_rules(report).row_count == 7
 
 
 def test_bench_rules_refuses_more_triggers_than_rules() -> None:
