@@ -31,6 +31,7 @@ from attune.api.handlers import (
     triggers,
     webhooks,
     workers,
+    workflows,
 )
 from attune.api.routing import PUBLIC, Permission, Route
 
@@ -66,5 +67,6 @@ ROUTES: tuple[Route, ...] = check([
     *keys.ROUTES, *accounts.ROUTES, *identities.ROUTES, *permissions.ROUTES,
     *workers.ROUTES, *runtimes.ROUTES, *sensors.ROUTES,
     *artifacts.ROUTES, *artifact_versions.ROUTES, *audit.ROUTES,
+    *workflows.ROUTES,
     *spec.ROUTES,
 ])

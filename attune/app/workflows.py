@@ -35,7 +35,12 @@ from attune.app.context import Context
 from attune.app.keys import keystore as keystore_of
 from attune.domain import execution as ex
 from attune.domain.action import ActionDef
-from attune.errors import AttuneError, ConcurrencyError, InvalidTransitionError
+from attune.errors import (
+    AttuneError,
+    ConcurrencyError,
+    DuplicateAppendError,
+    InvalidTransitionError,
+)
 from attune.eventstore.envelope import Envelope, Meta
 from attune.eventstore.store import Append
 from attune.security.crypto import is_sealed
@@ -58,6 +63,7 @@ from attune.workflow import (
     status_of_execution,
 )
 from attune.workflow import Pause as WfPause
+from attune.workflow import Rerun as WfRerun
 from attune.workflow import Resume as WfResume
 from attune.workflow.events import WorkflowEvent
 
@@ -171,6 +177,9 @@ class Conducting:
                     msg_id=f"execution:{execution_id}:started", known=(current, ex_version))
             elif current.status.terminal or current.status is ex.Status.CANCELING:
                 return  # cancelled (or timed out) before it began
+            if requested.rerun_of is not None and await self._rerun(
+                    execution_id, requested.rerun_of, meta):
+                return
             action = requested.action
             definition = WorkflowDef.model_validate(action.workflow)
             parameters = {k: (self.ctx.sealer.open(v) if is_sealed(v) else v)
@@ -191,22 +200,52 @@ class Conducting:
                 return
             await self._carry_out(execution_id, state, 0, decision, meta)
 
+    async def _rerun(self, execution_id: int, rerun_of: int, meta: Meta) -> bool:
+        """A rerun of a finished workflow goes on from its history: the earlier run's
+        events are copied to the new execution's stream and the conductor reruns the
+        tasks that failed it (succeeded tasks and items are kept). False when there is
+        nothing to go on from (then it starts afresh)."""
+        envelopes, _ = await self.ctx.store.load("workflow", rerun_of)
+        if not envelopes:
+            return False
+        history: list[WorkflowEvent] = [e.event for e in envelopes]  # type: ignore[misc]
+        state = replay(history)
+        try:
+            decision = decide(state, WfRerun(by=meta.actor), now=self.ctx.clock())
+        except AttuneError:  # it succeeded, or is still running: start afresh
+            return False
+        decision.events[:0] = history
+        await self._carry_out(execution_id, state, 0, decision, meta)
+        return True
+
     async def command(self, execution_id: int, command: WorkflowCommand, *,
                       meta: Meta) -> bool:
         """Feed one input to a workflow; False when it has no workflow stream."""
         async with self._lock(execution_id):
             for attempt in range(MAX_ATTEMPTS):
+                cached = execution_id in self._states
                 state, version = await self._state(execution_id)
                 if state is None:
                     return False
                 decision = decide(state, command, now=self.ctx.clock(),
                                   keystore=await self._keystore(execution_id,
                                                                 state.graph.definition))
+                if cached and not decision.events and not decision.effects:
+                    # nothing to do — or our copy is behind a writer elsewhere (the
+                    # API's pause/resume), whose children we would not know: look again
+                    self._states.pop(execution_id, None)
+                    state, version = await self._state(execution_id)
+                    if state is None:
+                        return False
+                    decision = decide(state, command, now=self.ctx.clock(),
+                                      keystore=await self._keystore(
+                                          execution_id, state.graph.definition))
                 try:
                     await self._carry_out(execution_id, state, version, decision, meta)
-                except ConcurrencyError:
-                    # another writer got there first: our state (already changed by
-                    # `decide`) is stale; replay and decide again
+                except (ConcurrencyError, DuplicateAppendError):
+                    # another writer got there first (a duplicate msg id: it decided on
+                    # the same version): our state, already changed by `decide`, is
+                    # stale; replay and decide again
                     self._states.pop(execution_id, None)
                     if attempt == MAX_ATTEMPTS - 1:
                         raise

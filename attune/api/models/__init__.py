@@ -234,3 +234,18 @@ from attune.api.models.audit import AuditEventOut, ChangeOut  # noqa: E402
 API_MODELS.update({model.__name__: model for model in (
     ArtifactCreateRequest, ArtifactUpdateRequest, AllocateFileRequest, ProgressRequest,
     ArtifactOut, VersionOut, AuditEventOut, ChangeOut)})
+
+# workflows (imported here so that the schema export sees them)
+from attune.api.models.workflows import (  # noqa: E402
+    ProblemOut,
+    WorkflowCreateRequest,
+    WorkflowOut,
+    WorkflowRunOut,
+    WorkflowUpdateRequest,
+    WorkflowValidateRequest,
+    WorkflowValidationOut,
+)
+
+API_MODELS.update({model.__name__: model for model in (
+    WorkflowOut, WorkflowCreateRequest, WorkflowUpdateRequest, WorkflowValidateRequest,
+    ProblemOut, WorkflowValidationOut, WorkflowRunOut)})

@@ -58,6 +58,9 @@ class ExecutionOut(Response):
     event_id: int | None = None
     #: why it is not running yet (a policy's limit, or no capable worker), while it waits
     waiting_reason: str | None = None
+    #: a workflow execution's task states (GET /executions/{id} only): its status and
+    #: each task run with its children's progress (attune/workflow/view.py)
+    workflow: dict[str, Any] | None = None
 
 
 class ExecutionAccepted(Response):
