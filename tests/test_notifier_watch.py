@@ -121,7 +121,7 @@ async def test_watch_reconnects_and_reads_back_what_it_missed(ctx: Context,
         await start_notifier()
         code, out, err = await _finish(watch)
         assert code == 0, err
-        assert "reconnecting" in err
+        assert "reconnecting" in err, err
         frames = [json.loads(line) for line in out.splitlines()]
         assert [(f["entity_id"], f["payload"]["status"]) for f in frames] == [
             (i, status) for i in (first, second)
