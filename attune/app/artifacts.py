@@ -13,6 +13,7 @@ from typing import IO, Any, TypeVar
 from uuid import uuid4
 
 import orjson
+from pydantic import ValidationError as PydanticValidationError
 
 import attune.log as log
 from attune.app import artifact_content as content
@@ -110,7 +111,11 @@ async def update(ctx: Context, artifact_id: int, changes: dict[str, Any], *, met
     """Change fields of the spec (not its ref or type); returns the sequence."""
     async def step() -> int:
         state, version = await by_id(ctx, artifact_id)
-        spec = ArtifactSpec.model_validate({**state.spec.model_dump(), **changes})
+        try:
+            spec = ArtifactSpec.model_validate({**state.spec.model_dump(), **changes})
+        except PydanticValidationError as exc:
+            raise ValidationError(f"invalid artifact change: {exc.errors()[0]['msg']}"
+                                  ) from None
         _check(spec)
         if spec == state.spec:
             return version

@@ -226,7 +226,7 @@ def expired_versions(state: ArtifactState, now: datetime) -> list[int]:
 def check_entry(size: int, entries: int) -> None:
     if size > MAX_ENTRY_BYTES:
         raise ValidationError(f"progress entry is {size} bytes of JSON; at most "
-                              f"{MAX_ENTRY_BYTES} are accepted")
+                              f"{MAX_ENTRY_BYTES} (64 KiB) are accepted")
     if entries >= MAX_PROGRESS_ENTRIES:
         raise ValidationError(f"progress artifact is full ({MAX_PROGRESS_ENTRIES} entries): "
                               "create another one")

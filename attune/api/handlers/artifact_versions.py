@@ -9,7 +9,8 @@ import contextlib
 from typing import IO
 from urllib.parse import quote
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, ClientPayloadError, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from attune.api import envelopes
 from attune.api.consistency import WRITE_WAIT_SECONDS
@@ -134,6 +135,14 @@ async def _receive(request: web.Request) -> tuple[IO[bytes], str | None]:
     if not request.content_type.startswith("multipart/"):
         raise BadRequestError("send the content as multipart/form-data with a `file` part "
                               "(e.g. curl -F file=@report.txt)")
+    try:
+        return await _file_part(request)
+    # a malformed multipart body
+    except (ValueError, AssertionError, ClientPayloadError, HttpProcessingError) as exc:
+        raise BadRequestError(f"malformed multipart body: {exc}") from None
+
+
+async def _file_part(request: web.Request) -> tuple[IO[bytes], str | None]:
     reader = await request.multipart()
     async for part in reader:
         if not isinstance(part, BodyPartReader) or part.name != "file":
