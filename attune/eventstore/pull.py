@@ -88,11 +88,14 @@ class PullStream:
         # ask again only for a good part of `limit`: fewer, larger requests
         if want <= 0 or (self._credit > 0 and want < limit // 2):
             return
-        request = {"batch": want, "expires": int(self.expires * 1e9),
+        await self._request(want)
+
+    async def _request(self, count: int) -> None:
+        request = {"batch": count, "expires": int(self.expires * 1e9),
                    "idle_heartbeat": int(self.heartbeat * 1e9)}
         if not self._credit:
             self._heard = time.monotonic()  # the silence clock starts with a request
-        self._credit += want
+        self._credit += count
         await self.nc.publish(self.subject, orjson.dumps(request), reply=self._inbox)
 
     async def _on_message(self, msg: Msg) -> None:
@@ -106,10 +109,14 @@ class PullStream:
         if status == "100":
             return  # idle heartbeat: the requests are alive
         assert headers is not None
-        pending = headers.get(PENDING)
+        pending = int(headers.get(PENDING) or 0)
         # the request is over: what it did not deliver is credit no more
-        self._credit = max(0, self._credit - int(pending)) if pending else 0
-        if status == "503":
+        self._credit = max(0, self._credit - pending) if pending else 0
+        if status == "408" and pending > 0 and self._sub is not None:
+            # it expired unfulfilled: renew it at once (same size, so the bound holds),
+            # or messages arriving before the next `take` would wait for it
+            await self._request(pending)
+        elif status == "503":
             self._doubt = True
         elif status not in ("404", "408"):
             _log.warning("pull.request_ended", consumer=self.consumer, status=status,
