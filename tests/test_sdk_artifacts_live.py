@@ -107,6 +107,7 @@ async def test_progress_and_file_artifacts_from_an_action(platform: RunningPlatf
         assert progress.data["data"] == [{"step": 1, "of": 3}, {"step": 2, "of": 3},
                                          {"step": 3, "of": 3}, {"done": True}]
         assert progress.data["owner"] == "artdemo.report"
+        assert progress.data["created_by"] == "artdemo.report"
         assert progress.data["execution"] == done["id"]
 
         # the worker stored the file when the action ended, and took it off the volume

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -41,6 +41,9 @@ SUBJECT = "attune.audit.api.requests"
 INTERVAL = 0.25
 BATCH = 500
 MAX_PENDING = 50_000
+#: request records are kept as long as ATTUNE_AUDIT keeps them (its max_age)
+RETENTION = timedelta(days=90)
+PRUNE_EVERY_SECONDS = 3600.0
 _log = log.get("audit")
 assert BATCH <= BATCH_SLOTS
 
@@ -93,6 +96,16 @@ class AuditRecorder:
         self.nc = nc
         self.pool = pool
         self.projection = AuditRequestsProjection()
+        self._pruned_at = 0.0
+
+    async def prune(self) -> None:
+        """Drop request records older than the retention, at most once an hour."""
+        now = asyncio.get_running_loop().time()
+        if self._pruned_at and now - self._pruned_at < PRUNE_EVERY_SECONDS:
+            return
+        self._pruned_at = now
+        await self.pool.execute("DELETE FROM audit_requests WHERE at < now() - $1::interval",
+                                RETENTION)
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = 0.2
@@ -137,6 +150,7 @@ class AuditRecorder:
                                                        config=config)
         try:
             while not stop.is_set():
+                await self.prune()
                 try:
                     msgs = await sub.fetch(50, timeout=0.5)
                 except (TimeoutError, FetchTimeoutError):

@@ -18,6 +18,7 @@ from attune.api.handlers.artifacts import (
     CALLERS,
     caller_execution,
     check,
+    creator,
     linked_execution,
     readable,
     token_type,
@@ -170,7 +171,7 @@ async def _upload(call: Call, state: ArtifactState) -> web.Response:
     source, kind = await _receive(call.request)
     with contextlib.closing(source):
         added, seq = await artifacts.upload(
-            call.ctx, state.id, source, content_type=kind, created_by=call.user.login,
+            call.ctx, state.id, source, content_type=kind, created_by=creator(call),
             execution=await linked_execution(call, None), meta=call.meta)
     await call.waiter.wait_for(seq, WRITE_WAIT_SECONDS)
     return envelopes.single(version_out(state, added), status=201, sequence=seq)
@@ -201,7 +202,7 @@ async def allocate_file_version(call: Call) -> web.Response:
         content_type=body.content_type,
         retention_policy=body.retention_policy or domain.DEFAULT_RETENTION[0],
         retention_limit=body.retention_limit or domain.DEFAULT_RETENTION[1],
-        execution=execution, created_by=body.created_by or call.user.login)
+        execution=execution, created_by=body.created_by or creator(call))
     if existing is None:
         authorize(call.user, "artifacts", "create",
                   domain.target(ref, spec.scope, spec.owner), token_type=token_type(call))

@@ -49,6 +49,15 @@ def caller_execution(call: Call) -> int | None:
     return value if isinstance(value, int) else None
 
 
+def creator(call: Call) -> str:
+    """Who creates: an action (its ref) for execution tokens, else the caller's login."""
+    if call.claims is not None and call.claims.token_type == "execution":
+        action_ref = call.claims.metadata.get("action_ref")
+        if isinstance(action_ref, str) and action_ref:
+            return action_ref
+    return call.user.login
+
+
 def may(call: Call, action: str, row: reads.ArtifactRow | ArtifactState) -> bool:
     if isinstance(row, ArtifactState):
         target = domain.target(row.spec.ref, row.spec.scope, row.spec.owner)
@@ -162,7 +171,7 @@ async def create_artifact(call: Call) -> web.Response:
         retention_policy=body.retention_policy or domain.DEFAULT_RETENTION[0],
         retention_limit=body.retention_limit or domain.DEFAULT_RETENTION[1],
         execution=await linked_execution(call, body.execution), data=body.data,
-        created_by=call.user.login)
+        created_by=creator(call))
     authorize(call.user, "artifacts", "create", domain.target(spec.ref, spec.scope,
                                                               spec.owner),
               token_type=token_type(call))
