@@ -92,11 +92,11 @@ async def test_watch_says_when_the_notifier_is_not_there(ctx: Context,
 async def test_watch_reconnects_and_reads_back_what_it_missed(ctx: Context,
                                                               tmp_path: Path) -> None:
     running = await start_platform(ctx, ("api", "executor", "worker", "projector"))
-    notifiers: list[tuple[asyncio.Event, asyncio.Task[None]]] = []
+    notifiers: list[tuple[Notifier, asyncio.Event, asyncio.Task[None]]] = []
 
     async def start_notifier() -> None:
-        stop = asyncio.Event()
-        notifiers.append((stop, asyncio.create_task(Notifier(ctx).run(stop))))
+        stop, notifier = asyncio.Event(), Notifier(ctx)
+        notifiers.append((notifier, stop, asyncio.create_task(notifier.run(stop))))
         await notifier_up(ctx.settings)
 
     async def completed(execution_id: int) -> bool:
@@ -112,8 +112,12 @@ async def test_watch_reconnects_and_reads_back_what_it_missed(ctx: Context,
                        "-o", "json")
         first = await executions.request(ctx, "core.echo", {"message": "a"}, meta=meta)
         await eventually(lambda: completed(first))
-        await asyncio.sleep(1.0)  # let it print them
-        stop, task = notifiers[0]
+        _, ended_at, _ = await executions.load(ctx, first)
+        notifier, stop, task = notifiers[0]
+
+        async def sent_to_watch() -> bool:  # all of `first` went out to the command
+            return any(c.last_sent >= ended_at for c in notifier.connections)
+        await eventually(sent_to_watch, timeout=60)
         stop.set()
         await task
         second = await executions.request(ctx, "core.echo", {"message": "b"}, meta=meta)
@@ -128,7 +132,7 @@ async def test_watch_reconnects_and_reads_back_what_it_missed(ctx: Context,
             for status in ("requested", "scheduled", "running", "completed")]
         assert [f["sequence"] for f in frames] == sorted(f["sequence"] for f in frames)
     finally:
-        for stop, task in notifiers:
+        for _, stop, task in notifiers:
             stop.set()
             await asyncio.gather(task, return_exceptions=True)
         await stop_platform(running)
