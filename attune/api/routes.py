@@ -18,6 +18,7 @@ from attune.api.handlers import (
     executions,
     health,
     identities,
+    inquiries,
     keys,
     logs,
     packs,
@@ -68,5 +69,6 @@ ROUTES: tuple[Route, ...] = check([
     *workers.ROUTES, *runtimes.ROUTES, *sensors.ROUTES,
     *artifacts.ROUTES, *artifact_versions.ROUTES, *audit.ROUTES,
     *workflows.ROUTES,
+    *inquiries.ROUTES,
     *spec.ROUTES,
 ])

@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import Any
 
 import attune.log as log
-from attune.app import executions
+from attune.app import executions, inquiries
 from attune.app.context import Context
 from attune.app.keys import keystore as keystore_of
 from attune.domain import execution as ex
@@ -268,6 +268,9 @@ class Conducting:
         if isinstance(event, ex.ExecutionCancelRequested):
             if is_workflow(requested.action):
                 await self.command(child_id, WfCancel(by=event.by), meta=meta)
+            elif inquiries.is_ask(requested.action.ref):
+                await inquiries.on_cancel_requested(self.ctx, child_id, by=event.by,
+                                                    meta=meta)
             return
         if is_workflow(requested.action) and not isinstance(
                 event, ex.ExecutionCompleted | ex.ExecutionFailed):

@@ -61,6 +61,7 @@ def catalogue() -> dict[str, type[Event]]:
         enforcement,
         execution,
         identity,
+        inquiry,
         key,
         pack,
         permission,

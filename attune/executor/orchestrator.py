@@ -8,6 +8,8 @@ does the driving; this module wires it to the stream and the clock).
 * The durable consumer `workflows` (streams/streams.yaml) receives every terminal
   execution event and every `cancel_requested`: a child's ending goes to its parent
   workflow, a workflow cancelled from outside cancels its conductor.
+* `core.ask` executions are begun here too: they wait for their inquiry's response
+  (`attune.app.inquiries`), whose timeout is a timer like the others.
 * Timers (task delays, retry waits) fire in process at their due time; the sweep —
   one replica at a time, under the `workflow-timers` lease — fires the due ones of the
   `workflow_timers` read model too, so a restart loses none. A timer that fires twice
@@ -23,6 +25,7 @@ from datetime import datetime
 from nats.aio.msg import Msg
 
 import attune.log as log
+from attune.app import inquiries
 from attune.app.context import Context
 from attune.app.workflows import Conducting, is_workflow
 from attune.domain import execution as ex
@@ -52,11 +55,21 @@ class Orchestrator:
         for env in envelopes:
             requested = env.event
             assert isinstance(requested, ex.ExecutionRequested)
-            (flows if is_workflow(requested.action) else plain).append(env)
+            conducted = is_workflow(requested.action) or inquiries.is_ask(
+                requested.action.ref)
+            (flows if conducted else plain).append(env)
         return plain, flows
 
     async def begin(self, envelopes: list[Envelope]) -> None:
-        await asyncio.gather(*(self.conducting.begin(env) for env in envelopes))
+        await asyncio.gather(*(self._begin(env) for env in envelopes))
+
+    async def _begin(self, env: Envelope) -> None:
+        requested = env.event
+        assert isinstance(requested, ex.ExecutionRequested)
+        if is_workflow(requested.action):
+            await self.conducting.begin(env)
+        else:
+            await inquiries.begin(self.ctx, env, on_timeout=self._inquiry_timeout)
 
     async def on_execution_event(self, msg: Msg) -> None:
         env = decode_message(msg.metadata.sequence.stream, msg.subject, msg.data, msg.headers)
@@ -82,6 +95,9 @@ class Orchestrator:
         task.add_done_callback(self._tasks.discard)
 
     async def _fire_now(self, execution_id: int, timer: str) -> None:
+        if execution_id < 0:
+            await self._time_out_inquiry(-execution_id)
+            return
         try:
             await self.conducting.command(execution_id, TimerFired(timer=timer),
                                           meta=Meta.new(actor="executor"))
@@ -89,7 +105,22 @@ class Orchestrator:
             _log.error("workflow.timer_failed", execution_id=execution_id, timer=timer,
                        error=repr(exc), exc_info=exc)
 
+    def _inquiry_timeout(self, inquiry_id: int, due: datetime) -> None:
+        self._timer(-inquiry_id, "inquiry", due)  # negative: an inquiry, not a workflow
+
+    async def _time_out_inquiry(self, inquiry_id: int) -> None:
+        try:
+            await inquiries.time_out(self.ctx, inquiry_id, meta=Meta.new(actor="executor"))
+        except Exception as exc:  # the sweep tries again
+            _log.error("inquiry.timeout_failed", inquiry=inquiry_id, error=repr(exc),
+                       exc_info=exc)
+
     async def sweep(self) -> None:
+        for row in await self.ctx.pool.fetch(
+                "SELECT id FROM inquiries WHERE status = 'pending' AND timeout_at <= $1 "
+                "ORDER BY timeout_at LIMIT 500", self.ctx.clock()):
+            if (-row["id"], "inquiry") not in self._handles:
+                await self._time_out_inquiry(row["id"])
         rows = await self.ctx.pool.fetch(
             "SELECT execution_id, timer FROM workflow_timers WHERE due <= $1 "
             "ORDER BY due LIMIT 500", self.ctx.clock())

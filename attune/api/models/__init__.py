@@ -249,3 +249,8 @@ from attune.api.models.workflows import (  # noqa: E402
 API_MODELS.update({model.__name__: model for model in (
     WorkflowOut, WorkflowCreateRequest, WorkflowUpdateRequest, WorkflowValidateRequest,
     ProblemOut, WorkflowValidationOut, WorkflowRunOut)})
+
+# inquiries
+from attune.api.models.inquiries import InquiryOut, InquiryRespondRequest  # noqa: E402
+
+API_MODELS.update({model.__name__: model for model in (InquiryOut, InquiryRespondRequest)})

@@ -15,6 +15,7 @@ from attune.readmodel.projections.automation import (
 from attune.readmodel.projections.catalog import CatalogProjection
 from attune.readmodel.projections.executions import ExecutionsProjection
 from attune.readmodel.projections.identities import IdentitiesProjection
+from attune.readmodel.projections.inquiries import InquiriesProjection
 from attune.readmodel.projections.keys import KeysProjection
 from attune.readmodel.projections.packs import PacksProjection
 from attune.readmodel.projections.permission_sets import PermissionSetsProjection
@@ -49,6 +50,7 @@ SENSORS = CatalogProjection(
 
 ALL: tuple[Projection, ...] = (
     WorkflowsProjection(),  # workflow children and timers
+    InquiriesProjection(),
     IdentitiesProjection(), PacksProjection(), ACTIONS, TRIGGERS, WebhooksProjection(), RULES,
     EventsProjection(), EnforcementsProjection(), POLICIES, ExecutionsProjection(), RUNTIMES,
     KeysProjection(), PermissionSetsProjection(), SENSORS)
