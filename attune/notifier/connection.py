@@ -54,6 +54,8 @@ QUEUE_LIMIT = 1000
 #: Bytes waiting in the socket's send buffer above which the client counts as slow:
 #: frames then queue up (bounded) instead of piling up in memory.
 BUFFER_LIMIT = 256 * 1024
+#: How long a subscription waits for the notifier to reach the stream at its start.
+STARTUP_WAIT = 10.0
 #: How often a writer waiting for a slow client's buffer to drain looks again.
 DRAIN_POLL = 0.005
 
@@ -154,8 +156,10 @@ class Connection:
 
     async def close(self, code: int, message: str) -> None:
         if not self.ws.closed:
+            # a close reason is at most 123 bytes of UTF-8
+            reason = message.encode()[:123].decode(errors="ignore").encode()
             with contextlib.suppress(Exception):
-                await self.ws.close(code=code, message=message.encode())
+                await self.ws.close(code=code, message=reason)
 
     def _expired(self) -> bool:
         return time.time() >= self.expires_at
@@ -179,7 +183,7 @@ class Connection:
                 code = TOKEN_EXPIRED if isinstance(exc, UnauthorizedError) else FORBIDDEN
                 _log.info("notifier.token_refused", client_id=self.client_id,
                           error=exc.message)
-                await self.close(code, exc.message[:120])
+                await self.close(code, exc.message)
                 return
             except Exception as exc:  # the read model unreachable: keep the client
                 _log.warning("notifier.recheck_failed", client_id=self.client_id,
@@ -206,8 +210,8 @@ class Connection:
             elif kind == "unsubscribe":
                 self.unsubscribe(message)
             else:
-                self.error(f"unknown message type {kind!r}: use subscribe, unsubscribe or "
-                           "ping")
+                self.error(f"unknown message type {kind[:64]!r}: use subscribe, "
+                           "unsubscribe or ping")
         except FilterError as exc:
             self.error(str(exc), filter=message.get("filter"))
 
@@ -219,7 +223,11 @@ class Connection:
             raise FilterError("since must be a stream sequence (an integer >= 0): the "
                               "`sequence` of the last notification you received")
         self.access.check(filter)
-        await self.hub.started.wait()
+        try:
+            await asyncio.wait_for(self.hub.started.wait(), STARTUP_WAIT)
+        except TimeoutError:
+            raise FilterError("the notifier is not following the event stream yet (is "
+                              "NATS reachable?): subscribe again shortly") from None
         upto = self.hub.position
         if since is not None and upto - since > MAX_REPLAY:
             raise FilterError(f"since {since} is {upto - since} stream messages back, more "
