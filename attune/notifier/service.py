@@ -1,5 +1,6 @@
 """The notifier service: the hub's consumer and an aiohttp server with `GET /ws` (and
-`GET /health`) on the notifier port (ATTUNE_NOTIFIER_PORT, default 8081)."""
+`GET /health`) on the notifier port (ATTUNE_NOTIFIER_PORT, default 8081) of the API's
+interface (ATTUNE_API_HOST: one setting says where Attune listens)."""
 
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ class Notifier:
 
     async def health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "position": self.hub.position,
-                                  "connections": len(self.connections)})
+                                  "connections": len(self.connections),
+                                  "delivered": self.hub.delivered})
 
     async def websocket(self, request: web.Request) -> web.StreamResponse:
         try:
