@@ -34,7 +34,7 @@ async def _answer(call: Call, inquiry_id: int, seq: int) -> web.Response:
     return envelopes.single(await reads.get(call.ctx.pool, inquiry_id), sequence=seq)
 
 
-async def respond(call: Call) -> web.Response:
+async def respond_to_inquiry(call: Call) -> web.Response:
     inquiry_id = call.path_as(IdPath).id
     body = call.body_as(InquiryRespondRequest)
     seq = await inquiries.respond(call.ctx, inquiry_id, body.response, user=call.user,
@@ -42,7 +42,7 @@ async def respond(call: Call) -> web.Response:
     return await _answer(call, inquiry_id, seq)
 
 
-async def cancel(call: Call) -> web.Response:
+async def cancel_inquiry(call: Call) -> web.Response:
     inquiry_id = call.path_as(IdPath).id
     seq = await inquiries.cancel(call.ctx, inquiry_id, by=call.user.login, meta=call.meta)
     return await _answer(call, inquiry_id, seq)
@@ -55,12 +55,12 @@ ROUTES = [
           response=InquiryOut, envelope="list"),
     Route("GET", "/api/v1/inquiries/{id}", get_inquiry, "Show an inquiry",
           Permission("inquiries", "read"), "inquiries", params=IdPath, response=InquiryOut),
-    Route("POST", "/api/v1/inquiries/{id}/respond", respond,
+    Route("POST", "/api/v1/inquiries/{id}/respond", respond_to_inquiry,
           "Answer an inquiry: the response is validated against its response_schema; an "
           "assigned inquiry takes the assignee's answer (or a manager's); a second "
           "response is a 409", Permission("inquiries", "respond"), "inquiries",
           params=IdPath, body=InquiryRespondRequest, response=InquiryOut, command=True),
-    Route("POST", "/api/v1/inquiries/{id}/cancel", cancel,
+    Route("POST", "/api/v1/inquiries/{id}/cancel", cancel_inquiry,
           "Cancel a pending inquiry and the execution waiting on it",
           Permission("inquiries", "cancel"), "inquiries", params=IdPath,
           response=InquiryOut, command=True),

@@ -110,11 +110,11 @@ async def _control(call: Call, command: WorkflowCommand) -> web.Response:
                             sequence=seq)
 
 
-async def pause(call: Call) -> web.Response:
+async def pause_workflow(call: Call) -> web.Response:
     return await _control(call, Pause(by=call.user.login))
 
 
-async def resume(call: Call) -> web.Response:
+async def resume_workflow(call: Call) -> web.Response:
     return await _control(call, Resume(by=call.user.login))
 
 
@@ -150,12 +150,12 @@ ROUTES = [
           "A workflow execution's task states: each task run with its children",
           Permission("executions", "read"), "workflows", params=IdPath,
           response=WorkflowRunOut),
-    Route("POST", "/api/v1/executions/{id}/pause", pause,
+    Route("POST", "/api/v1/executions/{id}/pause", pause_workflow,
           "Pause a workflow execution: running children finish (child workflows pause), "
           "nothing new starts until it is resumed", Permission("executions", "cancel"),
           "workflows", params=IdPath, response=ExecutionOut, alternatives=_STARTED,
           command=True),
-    Route("POST", "/api/v1/executions/{id}/resume", resume,
+    Route("POST", "/api/v1/executions/{id}/resume", resume_workflow,
           "Resume a paused workflow execution", Permission("executions", "cancel"),
           "workflows", params=IdPath, response=ExecutionOut, alternatives=_STARTED,
           command=True),
