@@ -40,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "artifact": "attune.cli.artifact:artifact",
     "audit": "attune.cli.audit:audit",
     "history": "attune.cli.history:history",
+    "sensor": "attune.cli.sensor:sensor",
 }
 
 
