@@ -99,7 +99,8 @@ async def test_up_with_external_servers_embeds_nothing(settings: Settings,
                     ATTUNE_DATABASE_URL=settings.database_url,
                     ATTUNE_ADMIN_PASSWORD=ADMIN_PASSWORD)
     up = AttuneProcess.start(["up", "--data-dir", str(data_dir), "--api-port",
-                              str(settings.api_port)], env, tmp_path / "logs")
+                              str(settings.api_port), "--notifier-port",
+                              str(settings.notifier_port)], env, tmp_path / "logs")
     try:
         await asyncio.to_thread(up.wait_ready, settings.public_api_url)
         token = await asyncio.to_thread(login, settings.public_api_url, ADMIN_PASSWORD)
