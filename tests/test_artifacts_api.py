@@ -9,6 +9,7 @@ import hashlib
 from datetime import timedelta
 
 import aiohttp
+import orjson
 from nats.js.errors import NotFoundError as ObjectNotFound
 
 from attune.app import artifact_content as content
@@ -173,3 +174,34 @@ async def test_list_filter_update_and_execution_link(platform: RunningPlatform) 
         assert changed.status == 200, changed.body
         assert changed.data["name"] == "Linked" and changed.data["visibility"] == "public"
         assert changed.data["execution"] == execution_id
+
+
+async def test_json_versions_data_and_version_deletion(platform: RunningPlatform) -> None:
+    async with admin_api(platform) as api:
+        created = await api.post("/api/v1/artifacts", json={"ref": "demo.table",
+                                                            "type": "file_datatable"})
+        artifact_id = created.data["id"]
+        base = f"/api/v1/artifacts/{artifact_id}"
+        rows = [{"host": "a", "ok": True}, {"host": "b", "ok": False}]
+        first = await api.post(f"{base}/versions", json={"content": rows})
+        assert first.status == 201, first.body
+        assert first.data["content_type"] == "application/json"
+        second = await api.post(f"{base}/versions", json={"content": [], "content_type":
+                                                          "application/x-empty"})
+        assert second.data["version"] == 2
+        status, got, kind = await download(api, f"{base}/versions/1/download")
+        assert (status, orjson.loads(got), kind) == (200, rows, "application/json")
+
+        removed = await api.request("DELETE", f"{base}/versions/2")
+        assert removed.status == 200, removed.body
+        assert (await api.get(f"{base}/versions/2")).status == 404
+        assert (await api.get(f"{base}/versions/latest")).data["version"] == 1
+        assert f"{artifact_id}/2" not in await object_names(platform)
+        again = await api.request("DELETE", f"{base}/versions/2")
+        assert_error(again, 404, "NOT_FOUND", "no version 2")
+
+        data = await api.request("PUT", f"{base}/data", json={"data": {"columns": 2}})
+        assert data.status == 200 and data.data["data"] == {"columns": 2}
+        # a new version after a deletion gets a new number: numbers are never reused
+        third = await api.post(f"{base}/versions", json={"content": 3})
+        assert third.data["version"] == 3

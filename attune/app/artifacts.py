@@ -294,3 +294,18 @@ async def sweep(ctx: Context, stop: asyncio.Event) -> None:
             _log.warning("artifacts.sweep_failed", error=repr(exc))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), SWEEP_SECONDS)
+
+
+async def remove_version(ctx: Context, artifact_id: int, number: int, *, meta: Meta) -> int:
+    """Delete one version and its content; returns the sequence."""
+    async def step() -> tuple[int, list[str]]:
+        state, version = await by_id(ctx, artifact_id)
+        found = state.version(number)
+        if found is None:
+            raise NotFoundError(f"artifact {artifact_id} has no version {number}")
+        seq = await _append(ctx, state.spec.ref, VersionsRemoved(
+            at=ctx.clock(), versions=[number], reason="deleted"), version, meta)
+        return seq, [found.object_key] if found.object_key else []
+    seq, keys = await _retrying(step)
+    await content.delete(ctx, keys)
+    return seq

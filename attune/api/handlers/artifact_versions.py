@@ -6,14 +6,17 @@ ends (or on first download)."""
 from __future__ import annotations
 
 import contextlib
+import io
 from typing import IO
 from urllib.parse import quote
 
+import orjson
 from aiohttp import BodyPartReader, ClientPayloadError, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from attune.api import envelopes
 from attune.api.consistency import WRITE_WAIT_SECONDS
+from attune.api.handlers import written
 from attune.api.handlers.artifacts import (
     CALLERS,
     caller_execution,
@@ -23,11 +26,12 @@ from attune.api.handlers.artifacts import (
     readable,
     token_type,
 )
-from attune.api.models import PageQuery
+from attune.api.models import DeletedOut, PageQuery
 from attune.api.models.artifacts import (
     AllocateFileRequest,
     ArtifactIdPath,
     ArtifactRefPath,
+    JsonVersionRequest,
     VersionOut,
     VersionPath,
 )
@@ -177,6 +181,28 @@ async def _upload(call: Call, state: ArtifactState) -> web.Response:
     return envelopes.single(version_out(state, added), status=201, sequence=seq)
 
 
+async def create_json_version(call: Call) -> web.Response:
+    body = call.body_as(JsonVersionRequest)
+    state, _ = await artifacts.by_id(call.ctx, call.path_as(ArtifactIdPath).id)
+    check(call, "update", state)
+    raw = orjson.dumps(body.content)
+    added, seq = await artifacts.upload(
+        call.ctx, state.id, io.BytesIO(raw), content_type=body.content_type,
+        created_by=creator(call), execution=await linked_execution(call, None),
+        meta=call.meta)
+    await call.waiter.wait_for(seq, WRITE_WAIT_SECONDS)
+    return envelopes.single(version_out(state, added), status=201, sequence=seq)
+
+
+async def delete_version(call: Call) -> web.Response:
+    path = call.path_as(VersionPath)
+    state, _ = await artifacts.by_id(call.ctx, path.id)
+    check(call, "delete", state)
+    seq = await artifacts.remove_version(call.ctx, path.id, path.version, meta=call.meta)
+    return await written.deleted(call, f"version {path.version} of artifact",
+                                 state.spec.ref, seq)
+
+
 async def upload_version(call: Call) -> web.Response:
     state, _ = await artifacts.by_id(call.ctx, call.path_as(ArtifactIdPath).id)
     return await _upload(call, state)
@@ -242,9 +268,17 @@ ROUTES = [
           "Upload a new version (multipart/form-data, part `file`); retention applies",
           _UPDATE, "artifacts", params=ArtifactIdPath, response=VersionOut, status=201,
           command=True, tokens=CALLERS),
+    Route("POST", "/api/v1/artifacts/{id}/versions", create_json_version,
+          "Store a JSON value as a new version (retention applies)", _UPDATE, "artifacts",
+          params=ArtifactIdPath, body=JsonVersionRequest, response=VersionOut, status=201,
+          command=True, tokens=CALLERS),
     Route("GET", "/api/v1/artifacts/{id}/versions/{version}", get_version,
           "One version of an artifact", _READ, "artifacts", params=VersionPath,
           response=VersionOut, tokens=CALLERS),
+    Route("DELETE", "/api/v1/artifacts/{id}/versions/{version}", delete_version,
+          "Delete one version and its content", Permission("artifacts", "delete"),
+          "artifacts", params=VersionPath, response=DeletedOut, envelope="raw",
+          command=True, tokens=CALLERS),
     Route("GET", "/api/v1/artifacts/{id}/download", download_latest,
           "The content of an artifact's newest version", _READ, "artifacts",
           params=ArtifactIdPath, envelope="raw", media_type=OCTETS, tokens=CALLERS),

@@ -21,6 +21,7 @@ from attune.api.models.artifacts import (
     ArtifactOut,
     ArtifactRefPath,
     ArtifactUpdateRequest,
+    DataRequest,
     ProgressRequest,
 )
 from attune.api.queries import artifacts as reads
@@ -205,6 +206,15 @@ async def delete_artifact(call: Call) -> web.Response:
     return await written.deleted(call, "artifact", state.spec.ref, seq)
 
 
+async def set_data(call: Call) -> web.Response:
+    artifact_id = call.path_as(ArtifactIdPath).id
+    body = call.body_as(DataRequest)
+    state, _ = await artifacts.by_id(call.ctx, artifact_id)
+    check(call, "update", state)
+    seq = await artifacts.update(call.ctx, artifact_id, {"data": body.data}, meta=call.meta)
+    return await answer(call, artifact_id, seq)
+
+
 async def append_progress(call: Call) -> web.Response:
     artifact_id = call.path_as(ArtifactIdPath).id
     body = call.body_as(ProgressRequest)
@@ -244,6 +254,10 @@ ROUTES = [
           "Delete an artifact and the content of all its versions",
           Permission("artifacts", "delete"), "artifacts", params=_ID, response=DeletedOut,
           envelope="raw", command=True, tokens=CALLERS),
+    Route("PUT", "/api/v1/artifacts/{id}/data", set_data,
+          "Replace an artifact's data (a URL, progress entries, any small JSON)",
+          Permission("artifacts", "update"), "artifacts", params=_ID, body=DataRequest,
+          response=ArtifactOut, command=True, tokens=CALLERS),
     Route("POST", "/api/v1/artifacts/{id}/progress", append_progress,
           "Append an entry to a progress artifact (concurrent appends all land)",
           Permission("artifacts", "update"), "artifacts", params=_ID, body=ProgressRequest,

@@ -226,6 +226,8 @@ from attune.api.models.artifacts import (  # noqa: E402
     ArtifactCreateRequest,
     ArtifactOut,
     ArtifactUpdateRequest,
+    DataRequest,
+    JsonVersionRequest,
     ProgressRequest,
     VersionOut,
 )
@@ -233,7 +235,7 @@ from attune.api.models.audit import AuditEventOut, ChangeOut  # noqa: E402
 
 API_MODELS.update({model.__name__: model for model in (
     ArtifactCreateRequest, ArtifactUpdateRequest, AllocateFileRequest, ProgressRequest,
-    ArtifactOut, VersionOut, AuditEventOut, ChangeOut)})
+    ArtifactOut, VersionOut, AuditEventOut, ChangeOut, DataRequest, JsonVersionRequest)})
 
 # workflows (imported here so that the schema export sees them)
 from attune.api.models.workflows import (  # noqa: E402

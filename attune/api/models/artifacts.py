@@ -66,6 +66,15 @@ class AllocateFileRequest(ArtifactFields):
     meta: dict[str, Any] | None = None
 
 
+class DataRequest(Request):
+    data: Any = Field(description="the artifact's data: a URL, progress entries, any JSON")
+
+
+class JsonVersionRequest(Request):
+    content: Any = Field(description="any JSON value: stored as the version's content")
+    content_type: ContentType = "application/json"
+
+
 class ProgressRequest(Request):
     entry: Any = Field(description="any JSON value (at most 64 KiB)")
 
