@@ -26,7 +26,8 @@ def write_pack(root: Path, sensors: dict[str, tuple[dict[str, Any], str, str]], 
     (pack / "triggers").mkdir(exist_ok=True)
     (pack / "pack.yaml").write_text(f"ref: {ref}\nversion: 1.0.0\n")
     (pack / "triggers" / "tick.yaml").write_text(
-        "name: tick\noutput:\n  n: {type: integer}\n")
+        "name: tick\nparameters:\n  interval: {type: integer}\n"
+        "output:\n  n: {type: integer}\n")
     for name, (fields, filename, code) in sensors.items():
         doc = {"name": name, "entry_point": filename, "trigger_types": [TRIGGER], **fields}
         (pack / "sensors" / f"{name}.yaml").write_text(yaml.safe_dump(doc))
