@@ -123,6 +123,17 @@ async def test_progress_and_file_artifacts_from_an_action(platform: RunningPlatf
         assert sorted(a["ref"] for a in listed.body["items"]) == [
             "artdemo.report.log", "artdemo.report.progress"]
 
+        # the action's own requests are audited under its execution token
+        async def audited() -> list[dict[str, Any]] | None:
+            rows = await api.get("/api/v1/audit-events", params={
+                "actor": f"execution:{done['id']}", "kind": "request"})
+            items = rows.body["items"]
+            return items if len(items) >= 8 else None
+        requests = await eventually(audited)
+        assert {r["token_type"] for r in requests} == {"execution"}
+        assert {r["category"] for r in requests} == {"artifacts"}
+        assert [r["status"] for r in requests].count(409) == 1  # create_progress reused
+
 
 async def test_a_result_over_the_event_cap_is_kept_as_an_artifact(
         platform: RunningPlatform, tmp_path: Path) -> None:
