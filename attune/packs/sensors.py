@@ -92,7 +92,7 @@ def load_sensor(root: Path, path: Path, pack_ref: str) -> SensorDef:
 
 def _trigger_types(doc: dict[str, object], shown: str, pack_ref: str) -> list[str]:
     raw = doc.get("trigger_types", doc.get("trigger_type"))
-    if isinstance(raw, str):
+    if isinstance(raw, str | dict):
         raw = [raw]
     if not isinstance(raw, list) or not raw:
         raise PackError(f"{shown}: field 'trigger_types' is required: a list of the trigger "
