@@ -6,11 +6,15 @@ too large for the outcome event kept as an artifact the execution references."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from attune.sdk.api_client import AuthenticatedClient
+from attune.sdk.api_client.api import artifacts as ops
+from attune.sdk.api_client.api import audit
 from tests.api_http import Api, admin_api
 from tests.conftest import RunningPlatform, eventually
 
@@ -152,3 +156,30 @@ async def test_a_result_over_the_event_cap_is_kept_as_an_artifact(
                                                for i in range(12000)]}
         listed = await api.get(f"/api/v1/executions/{done['id']}/artifacts")
         assert [a["ref"] for a in listed.body["items"]] == [reference["ref"]]
+
+
+async def test_the_sdk_api_client_artifact_and_audit_operations(platform: RunningPlatform
+                                                                ) -> None:
+    async with admin_api(platform) as api:
+        client = AuthenticatedClient(platform.api_url, str(api.token))
+
+        def calls() -> dict[str, Any]:
+            created = ops.create_artifact.sync(client=client, body={
+                "ref": "sdk.ops", "type": "file_datatable"})["data"]
+            ops.create_version_json.sync(created["id"], client=client,
+                                         body={"content": [{"a": 1}]})
+            ops.set_artifact_data.sync(created["id"], client=client,
+                                       body={"data": {"columns": ["a"]}})
+            return {
+                "versions": ops.list_versions.sync(created["id"], client=client)["items"],
+                "latest": ops.get_version.sync(created["id"], 1, client=client)["data"],
+                "by_ref": ops.get_artifact_by_ref.sync("sdk.ops", client=client)["data"],
+                "audit": audit.list_audit_events.sync(client=client, kind="change",
+                                                      resource_ref="sdk.ops")["items"]}
+
+        seen = await asyncio.to_thread(calls)
+        assert [v["version"] for v in seen["versions"]] == [1]
+        assert seen["latest"]["size_bytes"] == len(b'[{"a":1}]')
+        assert seen["by_ref"]["data"] == {"columns": ["a"]}
+        assert {"artifact.created", "artifact.version_added"} <= {
+            r["event_type"] for r in seen["audit"]}
