@@ -114,6 +114,21 @@ async def test_a_crash_does_not_break_the_next(tmp_path: Path, pools: WarmPools)
     assert next(iter(pools.servers.values())) is server and server.running
 
 
+async def test_a_lost_fork_server_is_replaced(tmp_path: Path, pools: WarmPools) -> None:
+    fac = facilities(tmp_path)
+    act = python_action(tmp_path, "fine", WARM_PROBE + "print('fine', warm)\n")
+    assert (await _run(pools, fac, request(act, tmp_path))).stdout == "fine True\n"
+    [server] = pools.servers.values()
+    assert server.process is not None
+    server.process.kill()  # our own child: the server this test's pool started
+    await server.process.wait()
+    again = await _run(pools, fac, request(act, tmp_path))
+    assert again.exit_code == 0 and again.stdout in ("fine True\n", "fine False\n")
+    replaced = await _run(pools, fac, request(act, tmp_path))
+    assert replaced.stdout == "fine True\n"
+    assert pools.servers[next(iter(pools.servers))] is not server
+
+
 async def test_timeout_stops_the_warm_action_and_its_children(
         tmp_path: Path, pools: WarmPools) -> None:
     fac = facilities(tmp_path)

@@ -2,17 +2,26 @@
 
     <python> forkserver.py <socket path>
 
-It imports the common standard library once (the "preamble"), then forks one child per
-request: a request is one JSON line on a Unix socket connection with three file
-descriptors attached (the child's stdin, stdout, stderr). The child starts its own
-session (so the worker can stop its whole process group), takes those descriptors,
-environment, working directory and argv, and runs the script as `__main__` — like
-`python -u script.py`, without starting an interpreter. The server answers the
-child's pid once it has its own session, then its exit code.
+It imports the common standard library once (the "preamble"), then forks *spares*: children
+in their own session (so the worker can stop the whole process group) that wait for one
+request each. The worker keeps a control connection (SOCK_SEQPACKET, one JSON message per
+packet):
+
+    worker -> server  {"op": "spare"}                ask for one more spare
+    server -> worker  {"pid": P} + a socket          a spare and its end of a socket pair
+    server -> worker  {"pid": P, "exit": code}       a child of this worker ended
+
+The worker sends a request straight to a spare: one JSON message with three descriptors
+attached (the action's stdin, stdout, stderr). The spare takes them, the environment,
+working directory and argv, and runs the script as `__main__` — like `python -u
+script.py`, without starting an interpreter — and tells its exit code on its socket
+before it exits; a crash is told by the server, which reaps every child. The server is
+not on a request's path: a warm start is the worker waking one process.
 
 Every child is a fresh copy of the untouched server: whatever an action imports,
 changes or breaks dies with it; a crash (even a segfault) is only that child's exit
-code. The server ends when its stdin closes (the worker that started it is gone).
+code. The server ends when its stdin closes (the worker that started it is gone); idle
+spares end when the worker closes their sockets.
 
 Standalone on purpose: it runs in any Python 3 environment, without Attune installed.
 """
@@ -61,18 +70,18 @@ import urllib.request  # noqa: F401
 import uuid  # noqa: F401
 from typing import Any
 
-MAX_REQUEST = 1 << 20
+MAX_REQUEST = 256 * 1024  # the worker sends at most 128 KiB
 
 
-def _child(request: dict[str, Any], fds: list[int]) -> None:
-    """In the forked child: become the action. Never returns."""
+def _child(request: dict[str, Any], fds: list[int], channel: socket.socket) -> None:
+    """In a spare that got its request: become the action. Never returns."""
     code = 1
     try:
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
-        os.closerange(3, 65536)  # the server's socket, pipes, other requests
+        for fd in fds:
+            if fd > 2:
+                os.close(fd)
         os.environ.clear()
         os.environ.update(request["env"])
         os.chdir(request["cwd"])
@@ -110,56 +119,44 @@ def _child(request: dict[str, Any], fds: list[int]) -> None:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):  # a closed pipe: nothing to flush to
                 stream.flush()
+        with contextlib.suppress(OSError):  # the worker gone: the server still reaps us
+            channel.send(json.dumps({"exit": code}).encode())
+        for fd in (0, 1, 2):  # end of output now, not after the process is torn down
+            with contextlib.suppress(OSError):
+                os.close(fd)
     finally:
         os._exit(code)
 
 
-def _receive(conn: socket.socket) -> tuple[bytes, list[int]]:
-    """One request line and the descriptors sent with it."""
-    data, fds, _, _ = socket.recv_fds(conn, MAX_REQUEST, 3)
-    while data and not data.endswith(b"\n"):
-        more = conn.recv(MAX_REQUEST)
-        if not more:
-            break
-        data += more
-    return data, list(fds)
+def _spare(channel: socket.socket) -> None:
+    """In a freshly forked spare: its own session, nothing of the server's, then wait for
+    the one request. Never returns."""
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        os.setsid()
+        # not the server's stdin and stdout: the worker waits for those pipes to close
+        null = os.open(os.devnull, os.O_RDWR)
+        os.dup2(null, 0)
+        os.dup2(null, 1)
+        os.close(null)
+        keep = channel.fileno()
+        os.closerange(3, keep)  # the server's sockets and pipes, other spares' channels
+        os.closerange(keep + 1, 65536)
+        data, fds, _, _ = socket.recv_fds(channel, MAX_REQUEST, 3)
+        if len(fds) != 3 or not data:
+            os._exit(0)  # the worker closed this spare unused
+        _child(json.loads(data), fds, channel)
+    finally:
+        os._exit(1)
 
 
-def _answer(conn: socket.socket, payload: dict[str, int]) -> None:
-    with contextlib.suppress(OSError):  # the worker stopped waiting: nothing to tell
-        conn.sendall(json.dumps(payload).encode() + b"\n")
-
-
-class Spare:
-    """A child forked ahead of time, in its own session, waiting for its request: a
-    request then costs no fork (the next spare is forked after the answer)."""
-
-    def __init__(self) -> None:
-        ours, theirs = socket.socketpair()
-        pid = os.fork()
-        if pid == 0:
-            signal.set_wakeup_fd(-1)
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            os.setsid()
-            keep = theirs.fileno()
-            os.closerange(3, keep)  # nothing of the server's: sockets, other requests
-            os.closerange(keep + 1, 65536)
-            data, fds = _receive(theirs)
-            if len(fds) != 3 or not data:
-                os._exit(0)  # the server ended before using this spare
-            _child(json.loads(data), fds)
-        theirs.close()
-        self.pid = pid
-        self.channel = ours
-
-    def hand(self, data: bytes, fds: list[int]) -> bool:
-        try:
-            socket.send_fds(self.channel, [data], fds)
-        except OSError:
-            return False  # it died meanwhile
-        finally:
-            self.channel.close()
-        return True
+def _send(conn: socket.socket, payload: dict[str, int], fds: list[int] | None = None) -> bool:
+    try:
+        socket.send_fds(conn, [json.dumps(payload).encode()], fds or [])
+    except OSError:
+        return False  # the worker is gone
+    return True
 
 
 def _warm_up() -> None:
@@ -175,9 +172,9 @@ def _warm_up() -> None:
 
 def serve(path: str) -> None:
     _warm_up()
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     listener.bind(path)
-    listener.listen(128)
+    listener.listen(16)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
     os.set_blocking(wake_w, False)
@@ -187,8 +184,7 @@ def serve(path: str) -> None:
     selector.register(listener, selectors.EVENT_READ, "accept")
     selector.register(wake_r, selectors.EVENT_READ, "reap")
     selector.register(sys.stdin, selectors.EVENT_READ, "parent")
-    children: dict[int, socket.socket] = {}
-    spare = Spare()
+    owners: dict[int, socket.socket] = {}  # child pid -> control connection of its worker
     print("ready", flush=True)
     while True:
         for key, _ in selector.select():
@@ -197,33 +193,35 @@ def serve(path: str) -> None:
                     return  # the worker is gone
             elif key.data == "accept":
                 conn, _ = listener.accept()
-                try:
-                    data, fds = _receive(conn)
-                except OSError:
-                    conn.close()
-                    continue
-                if len(fds) != 3:
-                    for fd in fds:
-                        os.close(fd)
-                    conn.close()
-                    continue
-                child = spare
-                while not child.hand(data, fds):
-                    child = Spare()
-                for fd in fds:
-                    os.close(fd)
-                children[child.pid] = conn
-                _answer(conn, {"pid": child.pid})
-                spare = Spare()  # after the answer: the fork is off the request's path
-            else:
+                selector.register(conn, selectors.EVENT_READ, conn)
+            elif key.data == "reap":
                 with contextlib.suppress(BlockingIOError):
                     while os.read(wake_r, 4096):
                         pass
-            _reap(children)
+            else:
+                conn = key.data
+                try:
+                    message = conn.recv(4096)
+                except OSError:
+                    message = b""
+                if not message:
+                    selector.unregister(conn)
+                    conn.close()
+                    continue
+                ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+                pid = os.fork()
+                if pid == 0:
+                    ours.close()
+                    _spare(theirs)
+                theirs.close()
+                owners[pid] = conn
+                _send(conn, {"pid": pid}, [ours.fileno()])
+                ours.close()
+            _reap(owners)
 
 
-def _reap(children: dict[int, socket.socket]) -> None:
-    """Tell the exit code of every child that ended (spares that died are just reaped)."""
+def _reap(owners: dict[int, socket.socket]) -> None:
+    """Tell each worker the exit code of its children that ended."""
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -231,10 +229,9 @@ def _reap(children: dict[int, socket.socket]) -> None:
             return
         if pid == 0:
             return
-        conn = children.pop(pid, None)
-        if conn is not None:
-            _answer(conn, {"exit": os.waitstatus_to_exitcode(status)})
-            conn.close()
+        conn = owners.pop(pid, None)
+        if conn is not None and conn.fileno() >= 0:
+            _send(conn, {"pid": pid, "exit": os.waitstatus_to_exitcode(status)})
 
 
 if __name__ == "__main__":

@@ -3,11 +3,14 @@ actions forked from a pre-started interpreter of their pack environment).
 
 A warm start skips the interpreter's start-up and the common imports: one fork server
 (attune/worker/forkserver.py) per interpreter — the system Python or a pack's
-virtualenv — started on first use and kept. Each execution is a fresh fork of that
-untouched server, in its own session, so isolation holds: state an action leaks or a
-crash it has dies with its process. The launch plan (argv, env, cwd) is the same as a
-cold start's; anything the server cannot do like `python -u script.py` starts cold, and
-so does everything when the server cannot start (`ATTUNE_WARM_PYTHON=0` disables it).
+virtualenv — started on first use and kept. It forks *spares* ahead of need; the worker
+hands a request straight to a spare (no other process on the way) and asks for its
+successor once it ended. Each execution is a fresh fork of the untouched server, in its
+own session, so isolation holds: state an action leaks or a crash it has dies with its
+process. A server that died is replaced on the next use. The launch plan (argv, env,
+cwd) is the same as a cold start's; anything the server cannot do like `python -u
+script.py` starts cold, and so does everything when the server cannot start
+(`ATTUNE_WARM_PYTHON=0` disables it).
 """
 
 from __future__ import annotations
@@ -30,6 +33,11 @@ FORKSERVER = Path(__file__).with_name("forkserver.py")
 #: Interpreter options a warm start reproduces (the core runtime passes -u).
 WARM_OPTIONS = frozenset({"-u"})
 START_TIMEOUT = 30.0
+#: Spares each server keeps ready (a burst beyond waits for the fork of more).
+SPARES = 2
+#: Largest request (argv, env, cwd as JSON) sent as one packet (a socket's buffer holds
+#: it); a larger one starts cold.
+MAX_REQUEST = 128 * 1024
 _log = log.get("worker.warm")
 
 
@@ -60,31 +68,35 @@ async def cold_start(argv: list[str], env: dict[str, str], cwd: str) -> Child:
 
 
 class WarmProcess:
-    """An action forked by a fork server: its pipes, and its exit code as the server
-    reports it."""
+    """An action a spare runs: its pipes, and its exit code — as the spare tells it on
+    its channel, or (a crash tells nothing) as the server reports it."""
 
     def __init__(self, pid: int, stdin: asyncio.StreamWriter, stdout: asyncio.StreamReader,
-                 stderr: asyncio.StreamReader, replies: asyncio.StreamReader,
-                 connection: asyncio.StreamWriter) -> None:
+                 stderr: asyncio.StreamReader, channel: socket.socket,
+                 reaped: asyncio.Future[int], ended: Callable[[], None]) -> None:
         self.pid = pid
         self.stdin: asyncio.StreamWriter | None = stdin
         self.stdout: asyncio.StreamReader | None = stdout
         self.stderr: asyncio.StreamReader | None = stderr
         self.returncode: int | None = None
-        self._exited = asyncio.ensure_future(self._exit_code(replies, connection))
+        self._ended = ended
+        self._exited = asyncio.ensure_future(self._exit_code(channel, reaped))
 
-    async def _exit_code(self, replies: asyncio.StreamReader,
-                         connection: asyncio.StreamWriter) -> int:
+    async def _exit_code(self, channel: socket.socket, reaped: asyncio.Future[int]) -> int:
+        loop = asyncio.get_running_loop()
+        told: asyncio.Future[bytes] = asyncio.ensure_future(loop.sock_recv(channel, 4096))
         try:
-            line = await replies.readline()
-            if line:
-                self.returncode = int(json.loads(line)["exit"])
-            else:  # the server died: its child cannot be waited for; stop it
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(self.pid, 9)
-                self.returncode = -9
+            first: set[asyncio.Future[Any]] = {told, reaped}
+            await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
+            message = told.result() if told.done() and not told.exception() else b""
+            if message:
+                self.returncode = int(json.loads(message)["exit"])
+            else:  # it ended without a word (a crash, a signal): the server's word
+                self.returncode = await reaped
         finally:
-            connection.close()
+            told.cancel()
+            channel.close()
+            self._ended()
         return self.returncode
 
     async def wait(self) -> int:
@@ -108,12 +120,18 @@ async def _writer(fd: int) -> asyncio.StreamWriter:
 
 
 class ForkServer:
-    """One pre-started interpreter that forks actions."""
+    """One pre-started interpreter, and the spares it forked for this worker."""
 
     def __init__(self, interpreter: str, socket_path: str) -> None:
         self.interpreter = interpreter
         self.socket_path = socket_path
         self.process: asyncio.subprocess.Process | None = None
+        self.control: socket.socket | None = None
+        self.spares: asyncio.Queue[tuple[int, socket.socket]] = asyncio.Queue()
+        #: exit codes the server reports, by pid (of children that run a request)
+        self.reaped: dict[int, asyncio.Future[int]] = {}
+        #: spares asked for and not yet received
+        self.asked = 0
 
     async def start(self, env: dict[str, str]) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -127,43 +145,104 @@ class ForkServer:
         if ready.strip() != b"ready":
             raise RuntimeError(f"fork server of {self.interpreter} did not start "
                                f"(exit {await self.process.wait()})")
+        control = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        control.connect(self.socket_path)
+        control.setblocking(False)
+        self.control = control
+        asyncio.get_running_loop().add_reader(control.fileno(), self._on_control)
+        for _ in range(SPARES):
+            self._ask_spare()
 
     @property
     def running(self) -> bool:
-        return self.process is not None and self.process.returncode is None
+        return (self.process is not None and self.process.returncode is None
+                and self.control is not None)
+
+    def _ask_spare(self) -> None:
+        """One more spare, unless enough are ready or on their way."""
+        if self.control is None or self.spares.qsize() + self.asked >= SPARES:
+            return
+        with contextlib.suppress(OSError):  # gone: `running` says so
+            self.control.send(b'{"op": "spare"}')
+            self.asked += 1
+
+    def _on_control(self) -> None:
+        """Messages of the server: a new spare, or the exit code of a child."""
+        assert self.control is not None
+        while True:
+            try:
+                data, fds, _, _ = socket.recv_fds(self.control, 4096, 1)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                data, fds = b"", []
+            if not data:
+                self._lost()
+                return
+            message = json.loads(data)
+            if "exit" in message:
+                reaped = self.reaped.pop(int(message["pid"]), None)
+                if reaped is not None and not reaped.done():
+                    reaped.set_result(int(message["exit"]))
+            elif fds:
+                channel = socket.socket(fileno=fds[0])
+                self.asked = max(0, self.asked - 1)
+                self.spares.put_nowait((int(message["pid"]), channel))
+
+    def _lost(self) -> None:
+        """The server went away: children cannot be waited for any more."""
+        if self.control is not None:
+            asyncio.get_running_loop().remove_reader(self.control.fileno())
+            self.control.close()
+            self.control = None
+        for pid, reaped in self.reaped.items():
+            if not reaped.done():
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, 9)
+                reaped.set_result(-9)
+        self.reaped.clear()
 
     async def spawn(self, argv: list[str], env: dict[str, str], cwd: str) -> WarmProcess:
-        stdin_r, stdin_w = os.pipe()
-        stdout_r, stdout_w = os.pipe()
-        stderr_r, stderr_w = os.pipe()
-        request = json.dumps({"argv": argv, "env": env, "cwd": cwd}).encode() + b"\n"
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            # a local socket with a listening server: connect and send do not wait
-            sock.connect(self.socket_path)
-            socket.send_fds(sock, [request], [stdin_r, stdout_w, stderr_w])
-        except OSError:
-            sock.close()
-            for fd in (stdin_w, stdout_r, stderr_r):
-                os.close(fd)
-            raise
-        finally:
-            for fd in (stdin_r, stdout_w, stderr_w):  # the child has them now
-                with contextlib.suppress(OSError):
+        request = json.dumps({"argv": argv, "env": env, "cwd": cwd}).encode()
+        if len(request) > MAX_REQUEST:
+            raise OSError(f"request of {len(request)} bytes is too large for a warm start")
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self.running:  # its spares could not be waited for: start cold
+                raise OSError(f"fork server of {self.interpreter} went away")
+            self._ask_spare()  # a burst took the ready ones: more now
+            pid, channel = await asyncio.wait_for(self.spares.get(), START_TIMEOUT)
+            reaped: asyncio.Future[int] = loop.create_future()
+            self.reaped[pid] = reaped  # before it can end
+            stdin_r, stdin_w = os.pipe()
+            stdout_r, stdout_w = os.pipe()
+            stderr_r, stderr_w = os.pipe()
+            try:
+                # one packet to a waiting process: it does not block
+                socket.send_fds(channel, [request], [stdin_r, stdout_w, stderr_w])
+            except OSError:  # this spare died meanwhile: the next one
+                self.reaped.pop(pid, None)
+                channel.close()
+                for fd in (stdin_r, stdin_w, stdout_r, stdout_w, stderr_r, stderr_w):
                     os.close(fd)
-        sock.setblocking(False)
-        replies, connection = await asyncio.open_unix_connection(sock=sock)
-        line = await replies.readline()
-        if not line:
-            connection.close()
-            for fd in (stdin_w, stdout_r, stderr_r):
+                continue
+            for fd in (stdin_r, stdout_w, stderr_w):  # the child has them now
                 os.close(fd)
-            raise OSError(f"fork server of {self.interpreter} went away")
-        pid = int(json.loads(line)["pid"])
-        return WarmProcess(pid, await _writer(stdin_w), await _reader(stdout_r),
-                           await _reader(stderr_r), replies, connection)
+            channel.setblocking(False)
+            return WarmProcess(pid, await _writer(stdin_w), await _reader(stdout_r),
+                               await _reader(stderr_r), channel, reaped,
+                               # its successor is forked once it ended: a fork of the
+                               # server competes for the CPU with the action it would run
+                               self._ask_spare)
 
     async def close(self) -> None:
+        while not self.spares.empty():  # an idle spare ends when its channel closes
+            _, channel = self.spares.get_nowait()
+            channel.close()
+        if self.control is not None:
+            asyncio.get_running_loop().remove_reader(self.control.fileno())
+            self.control.close()
+            self.control = None
         if self.process is None:
             return
         if self.process.stdin is not None:
@@ -209,6 +288,9 @@ class WarmPools:
             server = self.servers.get(interpreter)
             if server is not None and server.running:
                 return server
+            if server is not None:  # it died: a new one (its spares go with it)
+                _log.warning("warm.server_lost", interpreter=interpreter)
+                await server.close()
             digest = hashlib.sha256(interpreter.encode()).hexdigest()[:16]
             server = ForkServer(interpreter, os.path.join(self._dir, f"{digest}.sock"))
             # nothing of one execution in the server: the base of every action's env
