@@ -205,3 +205,30 @@ async def test_json_versions_data_and_version_deletion(platform: RunningPlatform
         # a new version after a deletion gets a new number: numbers are never reused
         third = await api.post(f"{base}/versions", json={"content": 3})
         assert third.data["version"] == 3
+
+
+async def test_a_file_version_allocated_by_a_user_is_stored_on_first_download(
+        platform: RunningPlatform) -> None:
+    async with admin_api(platform) as api:
+        allocated = await api.post("/api/v1/artifacts/ref/ops.notes/versions/file", json={
+            "content_type": "text/markdown", "name": "Notes"})
+        assert allocated.status == 201, allocated.body
+        version = allocated.data
+        assert (version["version"], version["body_state"]) == (1, "allocated")
+        base = f"/api/v1/artifacts/{version['artifact']}"
+        early = await api.get(f"{base}/download")
+        assert_error(early, 404, "NOT_FOUND", "has no content yet")
+
+        path = (platform.settings.data_dir / "artifacts" / content.SHARED_ROOT
+                / version["file_path"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("# notes\n")
+        status, got, kind = await download(api, f"{base}/download")
+        assert (status, got, kind) == (200, b"# notes\n", "text/markdown")
+        latest = await api.get(f"{base}/versions/latest",
+                               headers={"X-Attune-After-Sequence": str(
+                                   await platform.ctx.store.last_sequence())})
+        assert latest.data["body_state"] == "stored" and not path.exists()
+
+        again = await api.post("/api/v1/artifacts/ref/ops.notes/versions/file", json={})
+        assert again.data["version"] == 2 and again.data["file_path"] == "ops.notes/v2"

@@ -32,6 +32,7 @@ from attune.domain.artifact import (
     VersionStored,
 )
 from attune.domain.events import Event
+from attune.domain.execution import Status
 from attune.errors import ConcurrencyError, ConflictError, NotFoundError, ValidationError
 from attune.eventstore.envelope import Meta
 
@@ -213,14 +214,27 @@ async def upsert_and_allocate(ctx: Context, spec: ArtifactSpec, *, file_root: st
     return state, added, await _prune_after(ctx, state.id, seq, meta)
 
 
-async def store_allocated(ctx: Context, ref: str, number: int, *, meta: Meta) -> bool:
+async def _still_writing(ctx: Context, file_root: str | None) -> bool:
+    """Whether the execution that allocated a version may still write its file."""
+    if not file_root or not file_root.isdigit():
+        return False
+    status = await ctx.pool.fetchval("SELECT status FROM executions WHERE id = $1",
+                                     int(file_root))
+    return status is not None and not Status(status).terminal
+
+
+async def store_allocated(ctx: Context, ref: str, number: int, *, meta: Meta,
+                          ended: bool = False) -> bool:
     """Move the file of allocated version `number` into the object store (and off the
-    shared volume). False when the file is not there (not written yet)."""
+    shared volume). False when the file is not there (not written yet), or when its
+    execution still runs (unless the caller knows it `ended`): it may still write."""
     async def step() -> bool:
         state, version = await load(ctx, ref)
         found = state.version(number) if state else None
         if state is None or found is None or found.stored:
             return found is not None and found.stored
+        if not ended and await _still_writing(ctx, found.file_root):
+            return False
         path = content.file_location(ctx, found.file_root or content.SHARED_ROOT,
                                      found.file_path or "")
         if not await asyncio.to_thread(path.is_file):
@@ -243,7 +257,8 @@ async def collect_execution(ctx: Context, execution_id: int, *, meta: Meta) -> i
         "v.artifact WHERE NOT v.stored AND v.file_root = $1 ORDER BY v.id", str(execution_id))
     stored = 0
     for row in rows:
-        stored += await store_allocated(ctx, row["ref"], row["version"], meta=meta)
+        stored += await store_allocated(ctx, row["ref"], row["version"], meta=meta,
+                                        ended=True)
     return stored
 
 

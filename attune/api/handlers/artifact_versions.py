@@ -95,7 +95,8 @@ async def _download(call: Call, artifact_id: int, number: int | None) -> web.Str
                                                meta=call.meta):
             raise NotFoundError(
                 f"version {found.version} of artifact {artifact_id} has no content yet: it "
-                "was allocated but its file has not been written")
+                "was allocated but its file has not been written (or its execution is "
+                "still running: the file is stored when it ends)")
         state, _ = await artifacts.by_id(call.ctx, artifact_id)
         stored = state.version(found.version)
         assert stored is not None and stored.object_key is not None
