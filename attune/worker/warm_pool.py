@@ -130,8 +130,9 @@ class ForkServer:
         self.spares: asyncio.Queue[tuple[int, socket.socket]] = asyncio.Queue()
         #: exit codes the server reports, by pid (of children that run a request)
         self.reaped: dict[int, asyncio.Future[int]] = {}
-        #: spares asked for and not yet received
+        #: spares asked for and not yet received; spawns waiting for one
         self.asked = 0
+        self.waiting = 0
 
     async def start(self, env: dict[str, str]) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -160,7 +161,8 @@ class ForkServer:
 
     def _ask_spare(self) -> None:
         """One more spare, unless enough are ready or on their way."""
-        if self.control is None or self.spares.qsize() + self.asked >= SPARES:
+        wanted = SPARES + self.waiting  # a burst: one more for each spawn waiting
+        if self.control is None or self.spares.qsize() + self.asked >= wanted:
             return
         with contextlib.suppress(OSError):  # gone: `running` says so
             self.control.send(b'{"op": "spare"}')
@@ -210,8 +212,12 @@ class ForkServer:
         while True:
             if not self.running:  # its spares could not be waited for: start cold
                 raise OSError(f"fork server of {self.interpreter} went away")
-            self._ask_spare()  # a burst took the ready ones: more now
-            pid, channel = await asyncio.wait_for(self.spares.get(), START_TIMEOUT)
+            self.waiting += 1
+            try:
+                self._ask_spare()  # a burst took the ready ones: more now
+                pid, channel = await asyncio.wait_for(self.spares.get(), START_TIMEOUT)
+            finally:
+                self.waiting -= 1
             reaped: asyncio.Future[int] = loop.create_future()
             self.reaped[pid] = reaped  # before it can end
             stdin_r, stdin_w = os.pipe()
