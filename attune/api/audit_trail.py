@@ -42,7 +42,7 @@ def observer(routes: Sequence[Route], auditor: RequestAuditor
         guard = route.guard if route is not None else None
         ref = next((info[name] for name in OBJECT_PLACEHOLDERS if name in info), None)
         auditor.record(RequestRecord(
-            at=datetime.now(UTC).isoformat(), request_id=request.get(REQUEST_ID, ""),
+            at=datetime.now(UTC), request_id=request.get(REQUEST_ID, ""),
             method=request.method, route=route.path if route else "(no route)",
             status=status, outcome=outcome_of(status), duration_ms=duration_ms,
             actor=request.get(LOGIN), actor_id=request.get(IDENTITY_ID),

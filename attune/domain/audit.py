@@ -15,6 +15,7 @@ webhook key): only the route template, named refs and ids, and the outcome. Pure
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -42,7 +43,7 @@ def outcome_of(status: int) -> Outcome:
 class RequestRecord(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    at: str
+    at: datetime
     request_id: str
     method: str
     #: the route template (`/api/v1/keys/{ref}`), or the path when no route matched

@@ -5,8 +5,6 @@ event body: a change row names the event type, the aggregate and who did it."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from attune.domain.audit import RESOURCE_OF, RequestsAudited
 from attune.eventstore.envelope import Envelope
 from attune.readmodel.projection import Statement
@@ -52,7 +50,7 @@ class AuditRequestsProjection:
         if not isinstance(envelope.event, RequestsAudited):
             return []
         return [Statement(_REQUEST, (
-            request_id(envelope.seq, i), datetime.fromisoformat(r.at), r.request_id, r.actor,
+            request_id(envelope.seq, i), r.at, r.request_id, r.actor,
             r.actor_id, r.token_type, r.resource or "api", f"{r.method} {r.route}", r.action,
             r.resource_ref, r.outcome, r.status, r.duration_ms))
             for i, r in enumerate(envelope.event.records[:BATCH_SLOTS])]
