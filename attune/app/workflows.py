@@ -25,6 +25,7 @@ with the executor.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -75,6 +76,7 @@ CONDUCTOR = "attune:conductor"
 #: The work queue recorded when a workflow execution is scheduled (nothing consumes it).
 WORKFLOW_QUEUE = "attune.workflow"
 MAX_ATTEMPTS = 8
+ACTION_CACHE_SECONDS = 2.0
 #: Inputs a single decision chain may take (child requests that fail at once feed
 #: back as failed children); more means something loops.
 MAX_FEEDBACK = 10_000
@@ -112,6 +114,10 @@ class Conducting:
         self._states: dict[int, tuple[WorkflowState, int]] = {}
         self._locks: dict[int, asyncio.Lock] = {}
         self._keys: dict[int, bool] = {}  # whether a workflow reads `keystore`
+        self._inbox: dict[int, list[tuple[WorkflowCommand, asyncio.Future[bool]]]] = {}
+        #: action ref -> (definition, pack directory, when read): children's actions,
+        #: read again after ACTION_CACHE_SECONDS so a pack change is seen soon
+        self._actions: dict[str, tuple[ActionDef, str, float]] = {}
 
     def _lock(self, execution_id: int) -> asyncio.Lock:
         lock = self._locks.get(execution_id)
@@ -220,38 +226,73 @@ class Conducting:
 
     async def command(self, execution_id: int, command: WorkflowCommand, *,
                       meta: Meta) -> bool:
-        """Feed one input to a workflow; False when it has no workflow stream."""
+        """Feed one input to a workflow; False when it has no workflow stream.
+
+        Inputs that arrive while a decision of the same workflow is being appended wait
+        in its inbox; whoever takes the lock next decides all of them and appends their
+        events in one atomic batch (a group commit), so fifty children ending together
+        cost one append, not fifty in a row."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._inbox.setdefault(execution_id, []).append((command, done))
         async with self._lock(execution_id):
-            for attempt in range(MAX_ATTEMPTS):
-                cached = execution_id in self._states
-                state, version = await self._state(execution_id)
-                if state is None:
-                    return False
-                decision = decide(state, command, now=self.ctx.clock(),
-                                  keystore=await self._keystore(execution_id,
-                                                                state.graph.definition))
-                if cached and not decision.events and not decision.effects:
-                    # nothing to do — or our copy is behind a writer elsewhere (the
-                    # API's pause/resume), whose children we would not know: look again
-                    self._states.pop(execution_id, None)
-                    state, version = await self._state(execution_id)
-                    if state is None:
-                        return False
-                    decision = decide(state, command, now=self.ctx.clock(),
-                                      keystore=await self._keystore(
-                                          execution_id, state.graph.definition))
+            if not done.done():
+                batch = self._inbox.pop(execution_id, [])
                 try:
-                    await self._carry_out(execution_id, state, version, decision, meta)
-                except (ConcurrencyError, DuplicateAppendError):
-                    # another writer got there first (a duplicate msg id: it decided on
-                    # the same version): our state, already changed by `decide`, is
-                    # stale; replay and decide again
-                    self._states.pop(execution_id, None)
-                    if attempt == MAX_ATTEMPTS - 1:
-                        raise
-                    continue
-                return True
+                    result = await self._decide_batch(execution_id,
+                                                      [c for c, _ in batch], meta)
+                except BaseException as exc:
+                    for _, waiting in batch:
+                        if not waiting.done():
+                            waiting.set_exception(exc)
+                    raise
+                for _, waiting in batch:
+                    if not waiting.done():
+                        waiting.set_result(result)
+        return await done
+
+    async def _decide_batch(self, execution_id: int, commands: list[WorkflowCommand],
+                            meta: Meta) -> bool:
+        """Decide `commands` in order and append what they produced together (the first
+        one's causation stands for the batch)."""
+        for attempt in range(MAX_ATTEMPTS):
+            cached = execution_id in self._states
+            decision = await self._decide_all(execution_id, commands)
+            if decision is None:
+                return False
+            state, version, decided = decision
+            if cached and not decided.events and not decided.effects:
+                # nothing to do — or our copy is behind a writer elsewhere (the API's
+                # pause/resume), whose children we would not know: look again
+                self._states.pop(execution_id, None)
+                decision = await self._decide_all(execution_id, commands)
+                if decision is None:
+                    return False
+                state, version, decided = decision
+            try:
+                await self._carry_out(execution_id, state, version, decided, meta)
+            except (ConcurrencyError, DuplicateAppendError):
+                # another writer got there first (a duplicate msg id: it decided on the
+                # same version): our state, already changed by `decide`, is stale;
+                # replay and decide again
+                self._states.pop(execution_id, None)
+                if attempt == MAX_ATTEMPTS - 1:
+                    raise
+                continue
+            return True
         return True
+
+    async def _decide_all(self, execution_id: int, commands: list[WorkflowCommand]
+                          ) -> tuple[WorkflowState, int, Decision] | None:
+        state, version = await self._state(execution_id)
+        if state is None:
+            return None
+        keys = await self._keystore(execution_id, state.graph.definition)
+        decided = Decision()
+        for command in commands:
+            one = decide(state, command, now=self.ctx.clock(), keystore=keys)
+            decided.events.extend(one.events)
+            decided.effects.extend(one.effects)
+        return state, version, decided
 
     async def child_ended(self, env: Envelope) -> None:
         """A terminal event of some execution: if it is a workflow's child, tell the
@@ -329,8 +370,7 @@ class Conducting:
         for effect in requests:
             if effect.action not in actions:
                 try:
-                    actions[effect.action] = await executions.load_action(self.ctx,
-                                                                          effect.action)
+                    actions[effect.action] = await self._action(effect.action)
                 except AttuneError as exc:
                     actions[effect.action] = exc
             found = actions[effect.action]
@@ -362,6 +402,15 @@ class Conducting:
                 await self._signal(execution_id, effect, meta)
             case FinishWorkflow():
                 await self._finish_execution(execution_id, effect, meta)
+
+    async def _action(self, ref: str) -> tuple[ActionDef, str]:
+        now = time.monotonic()
+        cached = self._actions.get(ref)
+        if cached is not None and now - cached[2] < ACTION_CACHE_SECONDS:
+            return cached[0], cached[1]
+        action, pack_path = await executions.load_action(self.ctx, ref)
+        self._actions[ref] = (action, pack_path, now)
+        return action, pack_path
 
     async def _signal(self, execution_id: int, effect: SignalChildren, meta: Meta) -> None:
         for child_id, is_flow in await self.children(execution_id, effect.children):

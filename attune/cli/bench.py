@@ -27,6 +27,7 @@ from attune.bench import notifier as notifier_bench
 from attune.bench import pipeline as pipeline_bench
 from attune.bench import rules as rules_bench
 from attune.bench import runtimes as runtimes_bench
+from attune.bench import workflows as workflows_bench
 from attune.bench.progress import Silent
 from attune.errors import AttuneError
 
@@ -323,6 +324,58 @@ def render_notifier(report: dict[str, Any]) -> Table:
          else f"{cpu['clients_seconds']:.1f} s"),
         ("host load average (1 min, at the end)",
          f"{report['machine']['load_average_1min']:.1f}"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+@bench.command("workflows")
+@click.option("--chain", default=200, show_default=True, type=click.IntRange(min=2, max=1000),
+              help="Noop tasks in the chain whose transitions are timed.")
+@click.option("--small", default=1000, show_default=True, type=click.IntRange(min=1),
+              help="Items of the smaller with_items run.")
+@click.option("--large", default=10000, show_default=True, type=click.IntRange(min=1),
+              help="Items of the larger with_items run.")
+@click.option("--concurrency", default=50, show_default=True, type=click.IntRange(min=1),
+              help="with_items children in flight.")
+@click.option("--nats-url", envvar="ATTUNE_BENCH_NATS_URL", metavar="URL",
+              help="Use this NATS instead of starting one [env ATTUNE_BENCH_NATS_URL].")
+@click.option("--database-url", envvar="ATTUNE_BENCH_DATABASE_URL", metavar="URL",
+              help="Use this PostgreSQL instead of starting one "
+                   "[env ATTUNE_BENCH_DATABASE_URL].")
+@click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def workflows(chain: int, small: int, large: int, concurrency: int, nats_url: str | None,
+              database_url: str | None, output: str, quiet: bool) -> None:
+    """Measure workflow orchestration on the running executor: the per-task transition
+    overhead of a chain of noop tasks (p50, target <= 2 ms), and with_items over SMALL
+    and LARGE noop items (per-item time; linear when the ratio is <= 1.2). Children are
+    completed by an in-process instant worker, so no process start-up is counted."""
+    options = workflows_bench.Options(chain=chain, small=small, large=large,
+                                      concurrency=concurrency, nats_url=nats_url,
+                                      database_url=database_url)
+    _run(lambda progress: workflows_bench.run(options, progress), quiet=quiet, output=output,
+         render=render_workflows)
+
+
+def render_workflows(report: dict[str, Any]) -> Table:
+    chain, items = report["transition"], report["with_items"]
+    small, large = items["small"], items["large"]
+    table = _table("attune bench workflows", report)
+    rows = [
+        ("children", report["children"]),
+        (f"transition overhead ({chain['transitions']} noop transitions)",
+         f"p50 {chain['p50_ms']:.2f} ms, p99 {chain['p99_ms']:.2f} ms (target p50 <= "
+         f"{chain['target_p50_ms']:g} ms: {'met' if chain['met'] else 'NOT met'})"),
+        (f"with_items {small['items']:,} items ({small['concurrency']} in flight)",
+         f"{small['seconds']:.2f} s, {small['per_item_ms']:.3f} ms/item"),
+        (f"with_items {large['items']:,} items ({large['concurrency']} in flight)",
+         f"{large['seconds']:.2f} s, {large['per_item_ms']:.3f} ms/item"),
+        ("per-item ratio large/small",
+         f"{items['ratio']:.2f} (target <= {items['target_ratio']:g}: "
+         f"{'met' if items['met'] else 'NOT met'})"),
     ]
     for name, value in rows:
         table.add_row(name, value)
