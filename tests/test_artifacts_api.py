@@ -205,6 +205,10 @@ async def test_json_versions_data_and_version_deletion(platform: RunningPlatform
         # a new version after a deletion gets a new number: numbers are never reused
         third = await api.post(f"{base}/versions", json={"content": 3})
         assert third.data["version"] == 3
+        await api.post(f"{base}/versions", json={"content": 4})
+        tighter = await api.request("PUT", base, json={"retention_limit": 1})
+        assert tighter.status == 200 and tighter.data["versions"] == 1
+        assert (await api.get(f"{base}/versions/latest")).data["version"] == 4
 
 
 async def test_a_file_version_allocated_by_a_user_is_stored_on_first_download(

@@ -122,7 +122,10 @@ async def update(ctx: Context, artifact_id: int, changes: dict[str, Any], *, met
             return version
         return await _append(ctx, spec.ref, ArtifactChanged(at=ctx.clock(), spec=spec),
                              version, meta)
-    return await _retrying(step)
+    seq = await _retrying(step)
+    if {"retention_policy", "retention_limit"} & set(changes):  # a tighter one applies now
+        seq = await _prune_after(ctx, artifact_id, seq, meta)
+    return seq
 
 
 async def delete(ctx: Context, artifact_id: int, *, meta: Meta) -> int:
