@@ -1,13 +1,15 @@
 """A managed sensor: one long-running process, restarted when it dies.
 
     start it (token, rules, environment)  ->  pump its stdout/stderr into its log
-    it exits (any code) unasked           ->  restart after backoff_initial * 2^(n-1) s
-                                              (at most backoff_max), n = crashes in a row
+    it exits (any code) unasked, or       ->  restart after backoff_initial * 2^(n-1) s
+    cannot be started (no runner...)          (at most backoff_max), n = crashes in a row
     n > max_restarts                      ->  left stopped, logged, until the service
                                               starts it afresh (re-enabled, changed)
 
-A run longer than `healthy_after` resets n. The token is rotated in the background
-through the state file (`attune.sensor.tokens`), never by a restart.
+A run longer than `healthy_after` resets n. What the platform cannot give yet (a token,
+the rules: PostgreSQL, NATS or the projector away) is waited for, and never counts.
+The token is rotated in the background through the state file (`attune.sensor.tokens`),
+never by a restart.
 """
 
 from __future__ import annotations
@@ -67,16 +69,24 @@ class ManagedProcess:
             while True:
                 started = loop.time()
                 try:
-                    token = await self.tokens.current()
-                    if rotation is None:
-                        rotation = asyncio.create_task(self.tokens.rotate_forever())
                     argv = managed_argv(self.spec.definition, self.spec.pack_dir,
                                         self.ctx.settings.envs_dir)
-                    env = await self._env(token.token, token.expires_at.isoformat())
+                    try:
+                        token = await self.tokens.current()
+                        env = await self._env(token.token, token.expires_at.isoformat())
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as exc:
+                        # the platform's fault (PostgreSQL, NATS, a lagging projector),
+                        # not the sensor's: wait for it, never give up on it
+                        await self._wait_for_platform(exc)
+                        continue
+                    if rotation is None:
+                        rotation = asyncio.create_task(self.tokens.rotate_forever())
                     outcome = f"exited with code {await self._run_once(argv, env)}"
                 except asyncio.CancelledError:
                     raise
-                except Exception as exc:
+                except Exception as exc:  # its runner missing, its file not executable...
                     outcome = f"could not start: {exc}"
                 if loop.time() - started >= self.timing.healthy_after:
                     self.crashes = 0
@@ -100,6 +110,12 @@ class ManagedProcess:
             if rotation is not None:
                 rotation.cancel()
                 await asyncio.wait([rotation])
+
+    async def _wait_for_platform(self, exc: Exception) -> None:
+        self.log.service(f"waiting to start (retry in {self.timing.backoff_initial:.1f} s): "
+                         f"{exc}")
+        _log.warning("sensor.start_deferred", sensor_ref=self.spec.ref, error=repr(exc))
+        await asyncio.sleep(self.timing.backoff_initial)
 
     async def _env(self, token: str, expires_at: str) -> dict[str, str]:
         sensor, settings = self.spec.definition, self.ctx.settings
