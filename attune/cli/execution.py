@@ -109,11 +109,21 @@ def list_executions(status: str | None, action_ref: str | None, page: int, page_
 
 @execution.command("get")
 @click.argument("execution_id", metavar="ID", type=click.IntRange(min=1))
+@click.option("--tree", is_flag=True,
+              help="Show the execution with its descendants (a workflow's tasks, nested "
+                   "workflows' own) with statuses and durations.")
 @api_url_option
 @output_option
-def get_execution(execution_id: int, api_url: str | None, output: Format) -> None:
+def get_execution(execution_id: int, tree: bool, api_url: str | None,
+                  output: Format) -> None:
     """Show one execution with its parameters and result."""
     client = ApiClient.from_options(api_url)
+    if tree:  # hook: attune/cli/workflow.py draws it
+        from attune.cli.workflow import show_tree
+
+        nodes = client.get(f"/api/v1/executions/{execution_id}/tree").data
+        emit(nodes, output, lambda: show_tree(nodes))
+        return
     data = client.get(f"/api/v1/executions/{execution_id}").data
     emit(data, output, lambda: show_execution(data))
 

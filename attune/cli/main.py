@@ -41,6 +41,8 @@ COMMANDS: dict[str, str] = {
     "audit": "attune.cli.audit:audit",
     "history": "attune.cli.history:history",
     "sensor": "attune.cli.sensor:sensor",
+    "workflow": "attune.cli.workflow:workflow",
+    "inquiry": "attune.cli.inquiry:inquiry",
 }
 
 

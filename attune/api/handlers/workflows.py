@@ -18,6 +18,7 @@ from attune.api.models import (
     RefPath,
 )
 from attune.api.models.workflows import (
+    ExecutionNodeOut,
     ProblemOut,
     WorkflowCreateRequest,
     WorkflowListQuery,
@@ -96,6 +97,10 @@ async def workflow_run(call: Call) -> web.Response:
     return envelopes.single(WorkflowRunOut(execution_id=execution_id, **view))
 
 
+async def execution_tree(call: Call) -> web.Response:
+    return envelopes.single(await reads.tree(call.ctx.pool, call.path_as(IdPath).id))
+
+
 async def _control(call: Call, command: WorkflowCommand) -> web.Response:
     execution_id = call.path_as(IdPath).id
     if not await Conducting(call.ctx).command(execution_id, command, meta=call.meta):
@@ -150,6 +155,10 @@ ROUTES = [
           "A workflow execution's task states: each task run with its children",
           Permission("executions", "read"), "workflows", params=IdPath,
           response=WorkflowRunOut),
+    Route("GET", "/api/v1/executions/{id}/tree", execution_tree,
+          "An execution with its descendants (a workflow's task runs, nested workflows' "
+          "own), with statuses and times", Permission("executions", "read"), "workflows",
+          params=IdPath, response=ExecutionNodeOut),
     Route("POST", "/api/v1/executions/{id}/pause", pause_workflow,
           "Pause a workflow execution: running children finish (child workflows pause), "
           "nothing new starts until it is resumed", Permission("executions", "cancel"),

@@ -239,6 +239,7 @@ API_MODELS.update({model.__name__: model for model in (
 
 # workflows (imported here so that the schema export sees them)
 from attune.api.models.workflows import (  # noqa: E402
+    ExecutionNodeOut,
     ProblemOut,
     WorkflowCreateRequest,
     WorkflowOut,
@@ -250,7 +251,7 @@ from attune.api.models.workflows import (  # noqa: E402
 
 API_MODELS.update({model.__name__: model for model in (
     WorkflowOut, WorkflowCreateRequest, WorkflowUpdateRequest, WorkflowValidateRequest,
-    ProblemOut, WorkflowValidationOut, WorkflowRunOut)})
+    ProblemOut, WorkflowValidationOut, WorkflowRunOut, ExecutionNodeOut)})
 
 # inquiries
 from attune.api.models.inquiries import InquiryOut, InquiryRespondRequest  # noqa: E402

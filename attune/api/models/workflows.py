@@ -72,3 +72,19 @@ class WorkflowRunOut(Response):
     tasks: list[dict[str, Any]]
     in_flight: list[dict[str, Any]]
     timers: list[str]
+
+
+class ExecutionNodeOut(Response):
+    """An execution in a tree of executions: a workflow's children are its task runs."""
+
+    id: int
+    action_ref: str
+    status: str
+    #: the workflow task (run, item, attempt) this execution is, when it is a child
+    task: str | None = None
+    run: int | None = None
+    item: int | None = None
+    attempt: int | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    children: list[ExecutionNodeOut] = Field(default_factory=list)

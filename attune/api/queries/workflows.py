@@ -6,7 +6,7 @@ from typing import Any
 
 import asyncpg
 
-from attune.api.models.workflows import WorkflowOut
+from attune.api.models.workflows import ExecutionNodeOut, WorkflowOut
 from attune.errors import NotFoundError
 
 _COLUMNS = "ref, pack_ref, enabled, definition, created, updated"
@@ -50,3 +50,37 @@ async def count(pool: asyncpg.Pool, *, pack_ref: str | None) -> int:
         f"SELECT count(*) FROM actions WHERE {_IS_WORKFLOW} "
         "AND ($1::text IS NULL OR pack_ref = $1)", pack_ref)
     return total
+
+
+#: A tree shows at most this many executions (a with_items of 10,000 is summarised).
+MAX_TREE_NODES = 2000
+_TREE = """
+WITH RECURSIVE tree(id, depth) AS (
+    SELECT id, 0 FROM executions WHERE id = $1
+    UNION ALL
+    SELECT e.id, t.depth + 1 FROM executions e JOIN tree t ON e.parent = t.id
+    WHERE t.depth < 20
+)
+SELECT e.id, e.parent, e.action_ref, e.status, e.started_at, e.finished_at,
+       c.task, c.run, c.item, c.attempt
+FROM tree t JOIN executions e ON e.id = t.id
+LEFT JOIN workflow_children c ON c.execution_id = e.id
+ORDER BY e.id LIMIT $2"""
+
+
+async def tree(pool: asyncpg.Pool, root_id: int) -> ExecutionNodeOut:
+    """An execution with its descendants (children in the order they were requested)."""
+    rows = await pool.fetch(_TREE, root_id, MAX_TREE_NODES)
+    if not rows:
+        raise NotFoundError(f"execution {root_id} not found")
+    nodes: dict[int, ExecutionNodeOut] = {}
+    for row in rows:
+        node = ExecutionNodeOut(
+            id=row["id"], action_ref=row["action_ref"], status=row["status"],
+            task=row["task"], run=row["run"], item=row["item"], attempt=row["attempt"],
+            started_at=row["started_at"], finished_at=row["finished_at"])
+        nodes[row["id"]] = node
+        parent = nodes.get(row["parent"]) if row["parent"] is not None else None
+        if parent is not None and row["id"] != root_id:
+            parent.children.append(node)
+    return nodes[root_id]
