@@ -6,11 +6,13 @@ action's ATTUNE_API_TOKEN) on the routes their grants allow."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from attune.app import permissions
 from attune.app.context import Context
 from tests.api_http import Api, admin_api, assert_error
-from tests.conftest import RunningPlatform
+from tests.conftest import RunningPlatform, eventually
 from tests.notifier_client import connect, notifier_up
 
 MINE, OTHER = "core.sensed", "core.elsewhere"
@@ -151,3 +153,50 @@ async def test_execution_tokens_work_where_their_grants_allow(
                 ).status == 201
         # routes for people, not actions
         assert_error(await api.get("/auth/me", token=editor), 401, "UNAUTHORIZED")
+
+
+CLIENT_ACTION = """\
+import attune
+from attune.api_client.api import actions, events, packs
+
+
+def main(trigger_ref):
+    client = attune.context.client  # the execution's token, as the worker gave it
+    return {
+        "action": actions.get_action.sync_detailed("core.echo", client=client).status_code,
+        "event": events.create_event.sync_detailed(
+            client=client, body={"trigger_ref": trigger_ref, "payload": {}}).status_code,
+        "packs": packs.list_packs.sync_detailed(client=client).status_code,
+    }
+
+
+attune.run_action(main)
+"""
+
+
+async def test_an_actions_sdk_client_works_where_its_grants_allow(
+        platform: RunningPlatform, tmp_path: Path) -> None:
+    pack = tmp_path / "callback"
+    (pack / "actions").mkdir(parents=True)
+    (pack / "pack.yaml").write_text("ref: callback\nversion: 1.0.0\n")
+    (pack / "actions" / "call.yaml").write_text(
+        "name: call\nrunner_type: python\nentry_point: call.py\noutput_format: json\n"
+        "parameters:\n  trigger_ref: {type: string, required: true}\n")
+    (pack / "actions" / "call.py").write_text(CLIENT_ACTION)
+    async with admin_api(platform) as api:
+        await _trigger(api, MINE)
+        assert (await api.post("/api/v1/packs/register", json={"path": str(pack)})
+                ).status == 200
+        requested = await api.post("/api/v1/executions/execute", json={
+            "action_ref": "callback.call", "parameters": {"trigger_ref": MINE}})
+        assert requested.status in (201, 202), requested.body
+
+        async def finished() -> dict[str, Any] | None:
+            data = (await api.get(f"/api/v1/executions/{requested.data['id']}")).data
+            return data if data["status"] in ("completed", "failed") else None
+        done = await eventually(finished, timeout=60)
+        assert done["status"] == "completed", done
+        # core.execution (the default grants): actions and events yes, packs no
+        statuses = done["result"]["data"]
+        assert (statuses["action"], statuses["packs"]) == (200, 403), statuses
+        assert statuses["event"] in (201, 202), statuses  # 202: the read model lagged
