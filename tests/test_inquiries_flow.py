@@ -1,6 +1,6 @@
 """Inquiries end to end (real NATS, PostgreSQL, workers, API): a workflow waits for an
 approval that is granted, one that times out (its `timed_out()` branch), two in
-sequence; responses are validated, a second one is a 409; cancelling an inquiry ends
+sequence (the second a task's `wait_for`); responses are validated, a second one is a 409; cancelling an inquiry ends
 the execution waiting on it."""
 
 from __future__ import annotations
@@ -40,8 +40,7 @@ TWO = """
 tasks:
   - {name: first, action: core.ask, input: {prompt: "first?"}, next: [{do: second}]}
   - name: second
-    action: core.ask
-    input: {prompt: "second?"}
+    wait_for: {prompt: "second?"}
     next: [{when: "{{ succeeded() }}", do: done}]
   - {name: done, action: core.noop}
 """

@@ -46,10 +46,12 @@ TASK_FIELDS = frozenset({"name", "action", "input", "next", "with_items", "with"
 TRANSITION_FIELDS = frozenset({"when", "publish", "do", "label", "color", "edge_waypoints",
                                "label_positions"})
 RETRY_FIELDS = frozenset({"count", "delay", "backoff", "max_delay", "when", "on_error"})
+#: A task's `wait_for` asks a question through this action (`attune.domain.inquiry`).
+ASK_ACTION = "core.ask"
+WAIT_FOR_FIELDS = frozenset({"prompt", "response_schema", "assigned_to", "timeout"})
 _UNSUPPORTED = {
     "when": "a task-level `when` is not supported: put the condition on the transition "
             "that leads to the task (`next[].when`)",
-    "wait_for": "`wait_for` (inquiries) is not supported yet",
 }
 
 
@@ -268,6 +270,8 @@ class _Parser:
                                         f"{', '.join(sorted(ENGINE_COMMANDS))})")
             return None
         where = f"tasks.{name}"
+        if "wait_for" in doc:
+            doc = self.wait_for(doc, where)
         for key in doc:
             if key in _UNSUPPORTED:
                 self.error(f"{where}.{key}", _UNSUPPORTED[key])
@@ -303,6 +307,31 @@ class _Parser:
             timeout=self.seconds(doc.get("timeout"), f"{where}.timeout", integer=True),
             delay=self.seconds(doc.get("delay"), f"{where}.delay"),
             chart_meta=dict(chart) if isinstance(chart, Mapping) else None)
+
+    def wait_for(self, doc: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+        """`wait_for: {prompt, response_schema, assigned_to, timeout}`: the task asks a
+        human and waits for the answer — it is a `core.ask` task (the answer is
+        `result().data.response`)."""
+        gate = doc["wait_for"]
+        rest = {k: v for k, v in doc.items() if k != "wait_for"}
+        if not isinstance(gate, Mapping):
+            self.error(f"{where}.wait_for", "expected {prompt, response_schema, assigned_to, "
+                                            f"timeout}} (the question to ask), got {kind(gate)}")
+            return rest
+        if "prompt" not in gate:
+            self.error(f"{where}.wait_for", "needs a `prompt` (waiting on an inquiry made by "
+                                            "another task is not supported: ask here)")
+            return rest
+        unknown = sorted(set(gate) - WAIT_FOR_FIELDS)
+        if unknown:
+            known = ", ".join(sorted(WAIT_FOR_FIELDS))
+            self.error(f"{where}.wait_for.{unknown[0]}", f"unknown field (known: {known})")
+        if rest.get("action") is not None or rest.get("input") is not None:
+            self.error(f"{where}.wait_for", "a task that waits for an answer runs no action "
+                                            "of its own: put the action in the task its "
+                                            "`next` leads to")
+            return rest
+        return {**rest, "action": ASK_ACTION, "input": dict(gate)}
 
     def transitions(self, doc: Mapping[str, Any], where: str) -> list[Transition]:
         found: list[Transition] = []
