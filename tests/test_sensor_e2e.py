@@ -33,6 +33,14 @@ async def test_polling_sensor_pack_to_events_to_rule_to_execution(
         listed = await api.get("/api/v1/sensors", params={"pack_ref": "examples"})
         assert [(s["ref"], s["mode"], s["enabled"]) for s in listed.body["items"]] == [
             (SENSOR, "managed", True), ("examples.heartbeat_poll", "poll", False)]
+        for path, refs in (("/api/v1/sensors/enabled", [SENSOR]),
+                           ("/api/v1/packs/examples/sensors",
+                            [SENSOR, "examples.heartbeat_poll"]),
+                           ("/api/v1/triggers/examples.heartbeat/sensors",
+                            ["examples.heartbeat_poll"])):
+            answer = await api.get(path)
+            assert [s["ref"] for s in answer.body["items"]] == refs, path
+        assert (await api.get("/api/v1/packs/nopack/sensors")).status == 404
 
         async def started() -> bool:
             return "started (pid" in await _log_text(api)

@@ -1,4 +1,5 @@
-"""Sensors: list, show (with the replica running it), enable/disable, their logs; and
+"""Sensors: list (all, enabled, of a pack, of a trigger), show (with the replica running
+it), enable/disable, their logs; and
 sensor tokens (`POST /auth/internal/sensor-token`, administrators)."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from aiohttp import web
 
 from attune.api import envelopes
 from attune.api.handlers import written
-from attune.api.models import CommandAccepted, RefPath
+from attune.api.models import CommandAccepted, PageQuery, RefPath
 from attune.api.models.sensors import (
     SensorListQuery,
     SensorLogLine,
@@ -21,6 +22,7 @@ from attune.api.models.sensors import (
     SensorTokenRequest,
 )
 from attune.api.queries import sensors as reads
+from attune.api.queries.components import require
 from attune.api.routing import Call, Permission, Route
 from attune.app import sensors
 from attune.sensor import logs
@@ -43,6 +45,30 @@ async def list_sensors(call: Call) -> web.Response:
     items = await reads.list_page(call.ctx.pool, _filters(query), limit=query.fetch_limit,
                                   offset=query.offset)
     total = await reads.count(call.ctx.pool, _filters(query)) if query.include_total else None
+    return envelopes.page(items, query, total=total)
+
+
+async def list_enabled_sensors(call: Call) -> web.Response:
+    return await _page(call, reads.Filters(enabled=True))
+
+
+async def list_pack_sensors(call: Call) -> web.Response:
+    ref = call.path_as(RefPath).ref
+    await require(call.ctx.pool, "packs", ref)
+    return await _page(call, reads.Filters(pack_ref=ref))
+
+
+async def list_trigger_sensors(call: Call) -> web.Response:
+    ref = call.path_as(RefPath).ref
+    await require(call.ctx.pool, "triggers", ref)
+    return await _page(call, reads.Filters(trigger_ref=ref))
+
+
+async def _page(call: Call, filters: reads.Filters) -> web.Response:
+    query = call.query_as(PageQuery)
+    items = await reads.list_page(call.ctx.pool, filters, limit=query.fetch_limit,
+                                  offset=query.offset)
+    total = await reads.count(call.ctx.pool, filters) if query.include_total else None
     return envelopes.page(items, query, total=total)
 
 
@@ -96,6 +122,15 @@ ROUTES = [
     Route("GET", "/api/v1/sensors", list_sensors,
           "List sensors (filters: q, pack_ref, trigger_ref, enabled)", _READ, "sensors",
           query=SensorListQuery, response=SensorOut, envelope="list"),
+    # before /sensors/{ref}: the router tries routes in this order
+    Route("GET", "/api/v1/sensors/enabled", list_enabled_sensors, "List the enabled sensors",
+          _READ, "sensors", query=PageQuery, response=SensorOut, envelope="list"),
+    Route("GET", "/api/v1/packs/{ref}/sensors", list_pack_sensors, "List a pack's sensors",
+          _READ, "sensors", params=RefPath, query=PageQuery, response=SensorOut,
+          envelope="list"),
+    Route("GET", "/api/v1/triggers/{ref}/sensors", list_trigger_sensors,
+          "List the sensors emitting a trigger type", _READ, "sensors", params=RefPath,
+          query=PageQuery, response=SensorOut, envelope="list"),
     Route("GET", "/api/v1/sensors/{ref}", get_sensor,
           "Show a sensor and the sensor service replica running it", _READ, "sensors",
           params=RefPath, response=SensorOut),
