@@ -106,5 +106,11 @@ class SensorManager:
         _log.info("sensor.instance_stopped", sensor_ref=ref)
 
     async def _stop_all(self) -> None:
-        for ref in list(self.instances):
-            await self._stop(ref)
+        """All at once: each may take `stop_grace` seconds to end its process."""
+        tasks = [task for _, _, task in self.instances.values()]
+        self.instances.clear()
+        self._ids.clear()
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
