@@ -115,6 +115,8 @@ class Conducting:
         self._locks: dict[int, asyncio.Lock] = {}
         self._keys: dict[int, bool] = {}  # whether a workflow reads `keystore`
         self._inbox: dict[int, list[tuple[WorkflowCommand, asyncio.Future[bool]]]] = {}
+        #: children this process requested, until they end (their parent and key)
+        self._requested: dict[int, ex.ExecutionRequested] = {}
         #: action ref -> (definition, pack directory, when read): children's actions,
         #: read again after ACTION_CACHE_SECONDS so a pack change is seen soon
         self._actions: dict[str, tuple[ActionDef, str, float]] = {}
@@ -301,10 +303,16 @@ class Conducting:
         event = env.event
         assert isinstance(event, ex.ExecutionEvent)  # the consumer takes execution events
         child_id = env.aggregate_id
-        first = await self.ctx.store.read(child_id)
-        if first is None or not isinstance(first.event, ex.ExecutionRequested):
-            return
-        requested = first.event
+        known = (self._requested.pop(child_id, None)
+                 if not isinstance(event, ex.ExecutionCancelRequested)
+                 else self._requested.get(child_id))
+        if known is not None:
+            requested = known
+        else:  # not requested by this process (or it restarted): read the request
+            first = await self.ctx.store.read(child_id)
+            if first is None or not isinstance(first.event, ex.ExecutionRequested):
+                return
+            requested = first.event
         meta = env.meta.caused_by(env)
         if isinstance(event, ex.ExecutionCancelRequested):
             if is_workflow(requested.action):
@@ -348,6 +356,9 @@ class Conducting:
                 sequences = await self.ctx.store.append_many(appends, meta=meta)
                 if decision.events:
                     version = sequences[len(decision.events) - 1]
+                for seq, (_, requested) in zip(sequences[len(decision.events):], prepared,
+                                               strict=True):
+                    self._requested[seq] = requested  # spares a read when it ends
             self._states[execution_id] = (state, version)
             for effect in decision.effects:
                 await self._effect(execution_id, effect, meta)

@@ -45,6 +45,7 @@ PACK = "wfbench"
 #: The issue's targets.
 TARGET_TRANSITION_P50_MS = 2.0
 TARGET_LINEAR_RATIO = 1.2
+TERMINAL = frozenset(status.value for status in ex.TERMINAL)
 
 
 @dataclass(frozen=True)
@@ -102,10 +103,14 @@ def write_pack(root: Path, options: Options) -> Path:
 
 
 async def finished(ctx: Context, execution_id: int, timeout: float) -> list[Any]:
+    """Waits on the read model (a stream load per poll would scan the stream from the
+    execution's creation: a cost that grows with the run), then loads the events once."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        state, _, envelopes = await executions.load(ctx, execution_id)
-        if state.status.terminal:
+        status = await ctx.pool.fetchval("SELECT status FROM executions WHERE id = $1",
+                                         execution_id)
+        if status in TERMINAL:
+            state, _, envelopes = await executions.load(ctx, execution_id)
             if state.status is not ex.Status.COMPLETED:
                 raise UnavailableError(f"bench workflow {execution_id} ended "
                                        f"{state.status.value}")
