@@ -1,17 +1,21 @@
 """Inquiries end to end (real NATS, PostgreSQL, workers, API): a workflow waits for an
 approval that is granted, one that times out (its `timed_out()` branch), two in
-sequence (the second a task's `wait_for`); responses are validated, a second one is a 409; cancelling an inquiry ends
-the execution waiting on it."""
+sequence (the second a task's `wait_for`); responses are validated, a second one is a
+409, only the assignee (or a manager) answers an assigned one; cancelling an inquiry
+ends the execution waiting on it."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
+import aiohttp
 import yaml
 
+from attune.app import identities
+from attune.eventstore.envelope import Meta
 from tests.api_http import Api, admin_api, assert_error
-from tests.conftest import RunningPlatform, eventually
+from tests.conftest import RunningPlatform, eventually, projected
 from tests.test_workflow_run_patterns import started
 
 APPROVAL = """
@@ -136,7 +140,34 @@ async def test_approvals(platform: RunningPlatform) -> None:
 
 
 async def test_cancel_an_inquiry(platform: RunningPlatform) -> None:
-    async with admin_api(platform) as api:
+    meta = Meta.new(actor="test")
+    await identities.create(platform.ctx, "operator", "operator-password-1",
+                            permission_set_refs=["core.executor"], meta=meta)
+    seq = await identities.create(platform.ctx, "bystander", "bystander-password-1",
+                                  permission_set_refs=["core.executor"], meta=meta)
+    await projected(platform.ctx, seq)
+    async with admin_api(platform) as api, aiohttp.ClientSession() as session:
+        # assigned to `operator`: another identity that may respond to inquiries (but
+        # not manage them) is refused, the assignee is heard
+        assigned = await request(api, "core.ask", {
+            "prompt": "yours?", "assigned_to": "operator",
+            "response_schema": {"ok": {"type": "boolean", "required": True}}})
+
+        async def asked() -> Any:
+            listed = await api.get("/api/v1/inquiries", params={"assigned_to": "operator"})
+            return [i for i in listed.body["items"] if i["execution_id"] == assigned]
+        [mine] = await eventually(asked)
+        bystander, operator = Api(session, platform.api_url), Api(session, platform.api_url)
+        await bystander.login("bystander", "bystander-password-1")
+        await operator.login("operator", "operator-password-1")
+        path = f"/api/v1/inquiries/{mine['id']}/respond"
+        assert_error(await bystander.post(path, json={"response": {"ok": True}}), 403,
+                     "FORBIDDEN", "assigned to 'operator'")
+        heard = await operator.post(path, json={"response": {"ok": True}})
+        assert heard.status == 200, heard.body
+        assert (await finished(api, assigned))["result"]["data"] == {
+            "response": {"ok": True}}
+
         asked = await request(api, "core.ask", {"prompt": "really?"})
 
         async def pending() -> Any:
