@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 
 from nats.js.api import AckPolicy, ConsumerConfig
+from nats.js.kv import KeyValue
 
 import attune.log as log
 from attune.app.context import Context
@@ -46,6 +47,7 @@ class Intake:
         self.pool = pool
         self.handler = handler
         self.cordoned = False
+        self._cordons: KeyValue | None = None
 
     def _consumers(self) -> list[DurableConsumer]:
         durables = [*(f"worker-{rt}" for rt in self.runtimes),
@@ -57,7 +59,9 @@ class Intake:
 
     async def _cordoned(self) -> bool:
         try:
-            return await placement.is_cordoned(self.ctx.store.js, self.worker)
+            if self._cordons is None:
+                self._cordons = await self.ctx.store.js.key_value(placement.CORDONS)
+            return await placement.is_cordoned(self._cordons, self.worker)
         except Exception as exc:  # NATS away: keep doing what we did
             _log.warning("worker.cordon_check_failed", error=repr(exc))
             return self.cordoned

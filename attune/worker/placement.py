@@ -32,6 +32,7 @@ from typing import Any
 import orjson
 from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError, NoKeysError
+from nats.js.kv import KeyValue
 
 from attune.domain.action import ActionDef
 from attune.domain.versions import ConstraintError, select_best
@@ -173,8 +174,8 @@ async def set_cordon(js: JetStreamContext, worker: str, cordon: Cordon | None) -
     await kv.put(worker_key(worker), orjson.dumps(cordon.__dict__))
 
 
-async def is_cordoned(js: JetStreamContext, worker: str) -> bool:
-    kv = await js.key_value(CORDONS)
+async def is_cordoned(kv: KeyValue, worker: str) -> bool:
+    """`kv` is the bucket CORDONS (a worker asks every second: it keeps the handle)."""
     try:
         entry = await kv.get(worker_key(worker))
     except KeyNotFoundError:
