@@ -121,7 +121,8 @@ async def test_progress_and_file_artifacts_from_an_action(platform: RunningPlatf
         assert await download(api, result["log_id"]) == (200, b"line one\nline two\n")
         written = platform.settings.data_dir / "artifacts" / str(done["id"]) / \
             result["log_path"]
-        assert not written.exists()
+        assert not written.exists() and not written.parent.exists()
+        assert written.parent.parent.is_dir()  # the execution's own folder stays
 
         listed = await api.get(f"/api/v1/executions/{done['id']}/artifacts")
         assert sorted(a["ref"] for a in listed.body["items"]) == [

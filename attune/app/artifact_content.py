@@ -43,6 +43,18 @@ def file_location(ctx: Context, file_root: str, file_path: str) -> Path:
     return path
 
 
+def discard_file(ctx: Context, file_root: str, path: Path) -> None:
+    """Remove a stored version's file and the folders it leaves empty, up to (not
+    including) its root: the execution's ATTUNE_ARTIFACTS_DIR stays the worker's."""
+    base = (artifacts_root(ctx) / file_root).resolve()
+    with contextlib.suppress(OSError):
+        path.unlink()
+        folder = path.parent
+        while folder != base and folder.is_relative_to(base):
+            folder.rmdir()  # OSError when not empty: stop there
+            folder = folder.parent
+
+
 async def bucket(ctx: Context) -> ObjectStore:
     store = _buckets.get(ctx.nc)
     if store is None:

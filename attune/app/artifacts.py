@@ -246,8 +246,8 @@ async def store_allocated(ctx: Context, ref: str, number: int, *, meta: Meta,
         size, sha = await content.put_file(ctx, key, path)
         await _append(ctx, ref, VersionStored(at=ctx.clock(), version=number, object_key=key,
                                               size_bytes=size, sha256=sha), version, meta)
-        with contextlib.suppress(OSError):
-            await asyncio.to_thread(path.unlink)
+        await asyncio.to_thread(content.discard_file, ctx,
+                                found.file_root or content.SHARED_ROOT, path)
         return True
     return await _retrying(step)
 
