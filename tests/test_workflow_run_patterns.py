@@ -8,12 +8,15 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from attune.security.crypto import is_sealed
 from tests.api_http import Api, admin_api
 from tests.conftest import RunningPlatform, eventually
 
 CORE_LIB = Path(__file__).resolve().parent.parent / "packs" / "core" / "actions" / "lib.sh"
 
 ACTIONS = {
+    "secretive": ('#!/bin/sh\necho "got a token"\n',
+                  "parameters:\n  token: {type: string, secret: true, required: true}\n"),
     "fail": ("#!/bin/sh\necho boom >&2\nexit 1\n", ""),
     # fails until it has been called `succeed_on` times (counted in a file)
     "flaky": ('#!/bin/sh\n. "$(dirname "$0")/lib.sh"\nread_params\n'
@@ -103,7 +106,7 @@ tasks:
   - name: flaky
     action: wfp.flaky
     input: {counter: "{{ parameters.counter }}", succeed_on: 3}
-    retry: {count: 3}
+    retry: {count: 3, delay: 0.2}
     next: [{when: "{{ succeeded() }}", publish: [{said: "{{ trim(result().stdout) }}"}]}]
 output:
   - said: "{{ said }}"
@@ -119,6 +122,14 @@ tasks:
       - {when: "{{ count < 3 }}", do: step}
 output:
   - count: "{{ count }}"
+""",
+    "secret": """
+parameters:
+  token: {type: string, secret: true, required: true}
+tasks:
+  - {name: use, action: wfp.secretive, input: {token: "{{ parameters.token }}"}}
+output:
+  - length: "{{ length(parameters.token) }}"
 """,
     "leaf": """
 parameters:
@@ -207,13 +218,13 @@ async def test_workflow_patterns(platform: RunningPlatform, tmp_path: Path) -> N
         await register(api, write_pack(tmp_path / "wfp"))
         counter = tmp_path / "flaky.count"
         (parallel, decision, forkjoin, handled, unhandled, items, empty, retry, cycle,
-         deep) = await asyncio.gather(
+         deep, secret) = await asyncio.gather(
             run(api, "wfp.parallel"), run(api, "wfp.decision", {"pick": "b"}),
             run(api, "wfp.forkjoin"), run(api, "wfp.handled"), run(api, "wfp.unhandled"),
             run(api, "wfp.items", {"things": ["x", "y", "z"]}),
             run(api, "wfp.items", {"things": []}),
             run(api, "wfp.retry", {"counter": str(counter)}), run(api, "wfp.cycle"),
-            run(api, "wfp.top"))
+            run(api, "wfp.top"), run(api, "wfp.secret", {"token": "hunter2-secret"}))
 
         def order(execution: dict[str, Any]) -> Any:
             return started(platform, execution["id"])
@@ -263,3 +274,14 @@ async def test_workflow_patterns(platform: RunningPlatform, tmp_path: Path) -> N
             "SELECT id, action_ref FROM executions WHERE parent = $1", deep["id"])
         assert mid["action_ref"] == "wfp.mid"
         assert await children(platform, mid["id"]) == [("wfp.leaf", "completed")]
+
+        # secrets stay sealed: in the workflow's record and in its child's request
+        assert secret["status"] == "completed" and secret["result"]["data"] == {"length": 14}
+        flow, _ = await platform.ctx.store.load("workflow", secret["id"])
+        started_event = flow[0].event
+        assert is_sealed(started_event.parameters["token"])
+        [(child_id,)] = await platform.ctx.pool.fetch(
+            "SELECT id FROM executions WHERE parent = $1", secret["id"])
+        child = await platform.ctx.store.read(child_id)
+        assert child is not None and is_sealed(child.event.parameters["token"])
+        assert all("hunter2" not in e.event.model_dump_json() for e in flow)

@@ -36,6 +36,7 @@ from attune.app.context import Context
 from attune.app.keys import keystore as keystore_of
 from attune.domain import execution as ex
 from attune.domain.action import ActionDef
+from attune.domain.params import secret_names
 from attune.errors import (
     AttuneError,
     ConcurrencyError,
@@ -66,7 +67,7 @@ from attune.workflow import (
 from attune.workflow import Pause as WfPause
 from attune.workflow import Rerun as WfRerun
 from attune.workflow import Resume as WfResume
-from attune.workflow.events import WorkflowEvent
+from attune.workflow.events import WorkflowEvent, WorkflowStarted
 
 _log = log.get("workflows")
 
@@ -142,7 +143,25 @@ class Conducting:
         if not envelopes:
             return None, 0
         events: list[WorkflowEvent] = [e.event for e in envelopes]  # type: ignore[misc]
-        return replay(events), version
+        return self._opened(replay(events)), version
+
+    def _sealed_start(self, event: WorkflowEvent) -> WorkflowEvent:
+        """`workflow.started` as recorded: secret parameters sealed, as in the execution's
+        request (the state in memory keeps them open for rendering)."""
+        if not isinstance(event, WorkflowStarted):
+            return event
+        secrets = secret_names(event.definition.parameters)
+        if not secrets:
+            return event
+        return event.model_copy(update={"parameters": {
+            k: (self.ctx.sealer.seal(v) if k in secrets and not is_sealed(v) else v)
+            for k, v in event.parameters.items()}})
+
+    def _opened(self, state: WorkflowState) -> WorkflowState:
+        """A replayed state with its sealed parameters opened again for rendering."""
+        state.parameters = {k: (self.ctx.sealer.open(v) if is_sealed(v) else v)
+                            for k, v in state.parameters.items()}
+        return state
 
     async def _state(self, execution_id: int) -> tuple[WorkflowState | None, int]:
         cached = self._states.get(execution_id)
@@ -206,6 +225,7 @@ class Conducting:
                 await self._finish_execution(execution_id, FinishWorkflow(
                     status="failed", error=exc.message), meta)
                 return
+            decision.events[0] = self._sealed_start(decision.events[0])
             await self._carry_out(execution_id, state, 0, decision, meta)
 
     async def _rerun(self, execution_id: int, rerun_of: int, meta: Meta) -> bool:
@@ -217,7 +237,7 @@ class Conducting:
         if not envelopes:
             return False
         history: list[WorkflowEvent] = [e.event for e in envelopes]  # type: ignore[misc]
-        state = replay(history)
+        state = self._opened(replay(history))
         try:
             decision = decide(state, WfRerun(by=meta.actor), now=self.ctx.clock())
         except AttuneError:  # it succeeded, or is still running: start afresh
