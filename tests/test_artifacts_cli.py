@@ -54,6 +54,15 @@ async def test_artifact_audit_and_history_commands(platform: RunningPlatform,
     assert {"artifact.created", "artifact.version_added",
             "artifact.versions_removed"} <= kinds
 
+    assert "Deleted version 2 of ops.report." in await ok(
+        "artifact", "delete", "ops.report", "--version", "2", "--yes")
+    assert "Deleted artifact ops.report." in await ok("artifact", "delete", "ops.report",
+                                                      "--yes")
+    assert "ops.report" not in await ok("artifact", "list")
+    chain = json.loads(await ok("audit", "chain", changes["items"][0]["request_id"],
+                                "-o", "json"))
+    assert any(row["kind"] == "request" for row in chain["items"])
+
     await ok("key", "set", "system.cli_hist", "first-value")
     await ok("key", "set", "system.cli_hist", "second-value")
     told = await ok("history", "key", "system.cli_hist")

@@ -224,3 +224,21 @@ def upload(artifact_ref: str, source: Path, kind: str, content_type: str | None,
     emit(data, output, lambda: click.echo(
         f"Uploaded {source} as version {data.get('version')} of {artifact_ref} "
         f"({data.get('size_bytes')} bytes)."))
+
+
+@artifact.command("delete")
+@click.argument("artifact_ref", metavar="ID_OR_REF")
+@click.option("--version", "number", type=click.IntRange(min=1),
+              help="Delete only this version.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@api_url_option
+def delete(artifact_ref: str, number: int | None, yes: bool, api_url: str | None) -> None:
+    """Delete an artifact (all its versions' content), or one version of it."""
+    client = ApiClient.from_options(api_url)
+    data = artifact_id(client, artifact_ref)
+    what = f"version {number} of {data['ref']}" if number else f"artifact {data['ref']}"
+    if not yes:
+        click.confirm(f"Delete {what}?", abort=True)
+    path = f"/api/v1/artifacts/{data['id']}" + (f"/versions/{number}" if number else "")
+    client.request("DELETE", path)
+    click.echo(f"Deleted {what}.")

@@ -85,3 +85,6 @@ def request(request_id: str, api_url: str | None, output: Format) -> None:
         f"/api/v1/audit-events/by-request/{segment(request_id)}").body
     emit(body, output, lambda: emit_rows(body.get("items", []), AUDIT_COLUMNS,
                                          title=f"Request {request_id}"))
+
+
+audit.add_command(request, "chain")  # the original CLI's name for it
