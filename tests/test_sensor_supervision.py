@@ -183,3 +183,27 @@ async def test_token_rotated_through_state_file_without_restart(
             return any(t.startswith("token rotated")
                        for t in await log_lines(ctx, "probe.watcher", "service"))
         await eventually(rotated)
+
+
+FLOOD = """
+python3 -c '
+for i in range(300):
+    print(f"{i:04d}" + "x" * 15000)
+print("y" * 40000)
+'
+sleep 600
+"""
+
+
+async def test_a_flood_of_output_is_kept_in_messages_the_stream_accepts(
+        ctx: Context, projector: RunningPlatform, tmp_path: Path) -> None:
+    pack = write_pack(tmp_path, {"flood": ({"runner_type": "shell"}, "flood.sh", FLOOD)})
+    await register(ctx, pack)
+    async with manager(ctx, "replica-a"):
+        async def all_lines() -> list[str]:
+            lines = await log_lines(ctx, "probe.flood", "stdout")
+            return lines if len(lines) == 301 else []
+        lines = await eventually(all_lines)
+    assert [line[:4] for line in lines[:300]] == [f"{i:04d}" for i in range(300)]
+    assert len(lines[0]) == 15004
+    assert lines[300] == "y" * 16 * 1024 + " …[cut]"

@@ -3,8 +3,9 @@ what the sensor service says about them (started, exited, restarting...), as lin
 `attune.log.sensor.<ref>` of ATTUNE_LOGS — shared by every replica, kept a week (the
 stream's limits), read by `GET /api/v1/sensors/{ref}/logs`.
 
-One message carries the lines written within `FLUSH_SECONDS` (at most `MAX_BATCH`):
-`{"lines": [{"at", "stream", "text"}]}`. A line longer than `MAX_LINE` bytes is cut.
+One message carries the lines written within `FLUSH_SECONDS` (at most `MAX_BATCH`, and
+about `MAX_MESSAGE_BYTES`): `{"lines": [{"at", "stream", "text"}]}`. A line longer than
+`MAX_LINE` characters is cut.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ LineStream = Literal["stdout", "stderr", "service"]
 FLUSH_SECONDS = 0.2
 MAX_BATCH = 500
 MAX_LINE = 16 * 1024
+MAX_MESSAGE_BYTES = 512 * 1024
 #: A reader looks at this many messages at most (the newest lines are what it keeps).
 MAX_READ_MESSAGES = 20_000
 
@@ -85,7 +87,14 @@ class SensorLog:
 
     async def flush(self) -> None:
         while self._pending:
-            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            # a message stays well under the stream's 1 MiB max_msg_size
+            count, size = 0, 0
+            for line in self._pending[:MAX_BATCH]:
+                if size >= MAX_MESSAGE_BYTES:
+                    break
+                count += 1
+                size += len(line.text) * 4 + 64  # utf-8: at most 4 bytes a character
+            batch, self._pending = self._pending[:count], self._pending[count:]
             data = orjson.dumps({"lines": [line.as_dict() for line in batch]})
             try:
                 await self.js.publish(self.subject, data, stream=LOG_STREAM)
