@@ -31,6 +31,9 @@ from attune.workflow import (
 #: Workflow actions run in the executor; `runtime` only says no worker takes them.
 WORKFLOW_RUNTIME = "native"
 WORKFLOW_ENTRY_POINT = "workflow"
+#: A workflow runs as long as its tasks take: a day unless it says otherwise (the
+#: executions' default, minutes, would stop most real ones half-way).
+DEFAULT_WORKFLOW_TIMEOUT_SECONDS = 86_400
 
 
 def is_workflow_action(doc: Mapping[str, Any]) -> bool:
@@ -94,7 +97,8 @@ def workflow_action(definition: WorkflowDef, *, pack_ref: str, name: str, shown:
         "label": definition.label or name, "description": definition.description,
         "enabled": field(raw, "enabled", shown, bool, default=True),
         "runtime": WORKFLOW_RUNTIME, "entry_point": WORKFLOW_ENTRY_POINT,
-        "parameters": definition.parameters, "timeout_seconds": timeout,
+        "parameters": definition.parameters,
+        "timeout_seconds": timeout or DEFAULT_WORKFLOW_TIMEOUT_SECONDS,
         "tags": list(definition.tags) or field(raw, "tags", shown, list, default=[]),
         "workflow": definition.model_dump(mode="json"),
     })

@@ -18,6 +18,7 @@ from attune.api.models import (
 from attune.api.queries import executions as reads
 from attune.api.routing import Call, Permission, Route
 from attune.app import executions, workflow_definitions
+from attune.app.workflows import CONDUCTOR
 from attune.errors import BadRequestError
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -51,10 +52,12 @@ async def execute(call: Call) -> web.Response:
 
 async def get_execution(call: Call) -> web.Response:
     found = await reads.get(call.ctx.pool, call.path_as(IdPath).id)
-    # hook: a workflow shows its task states (attune/app/workflow_definitions.py)
-    view = await workflow_definitions.run_view(call.ctx, found.id)
-    if view is not None:
-        found = found.model_copy(update={"workflow": view})
+    # hook: a workflow shows its task states (attune/app/workflow_definitions.py); only
+    # executions the executor's conductor runs can be workflows
+    if found.worker == CONDUCTOR:
+        view = await workflow_definitions.run_view(call.ctx, found.id)
+        if view is not None:
+            found = found.model_copy(update={"workflow": view})
     return envelopes.single(found)
 
 
