@@ -110,6 +110,8 @@ async def begin(ctx: Context, env: Envelope, *, on_timeout: TimeoutSink | None =
                                 known=(current, version))
     elif current.status is not ex.Status.RUNNING:
         return  # cancelled or timed out before it began
+    if await of_execution(ctx, execution_id) is not None:
+        return  # begun before (a redelivery, or the orchestrator's repair)
     params = {k: (ctx.sealer.open(v) if is_sealed(v) else v)
               for k, v in requested.parameters.items()}
     now = ctx.clock()

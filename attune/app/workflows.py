@@ -191,6 +191,10 @@ class Conducting:
         async with self._lock(execution_id):
             started, _ = await self._state(execution_id)
             if started is not None:
+                if started.finished:  # its end was recorded, not carried out (a crash)
+                    await self._finish_execution(execution_id, FinishWorkflow(
+                        status=started.status, output=started.output,
+                        error=started.error), meta)
                 return
             current, ex_version, _ = await executions.load(self.ctx, execution_id)
             if current.status is ex.Status.REQUESTED:

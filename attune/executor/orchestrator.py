@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from nats.aio.msg import Msg
 
 import attune.log as log
 from attune.app import inquiries
 from attune.app.context import Context
-from attune.app.workflows import Conducting, is_workflow
+from attune.app.workflows import CONDUCTOR, Conducting, is_workflow
 from attune.domain import execution as ex
 from attune.eventstore.consumer import DurableConsumer
 from attune.eventstore.envelope import Envelope, Meta, decode_message
@@ -37,6 +37,9 @@ from attune.workflow import TimerFired
 
 _log = log.get("orchestrator")
 SWEEP_EVERY = 1.0
+#: Every this many sweeps, stalled conductor-run executions are looked at again.
+REPAIR_EVERY = 30
+REPAIR_AFTER = timedelta(seconds=60)
 
 
 class Orchestrator:
@@ -115,6 +118,20 @@ class Orchestrator:
             _log.error("inquiry.timeout_failed", inquiry=inquiry_id, error=repr(exc),
                        exc_info=exc)
 
+    async def repair(self) -> None:
+        """Conductor-run executions that have not moved for a while are begun again: a
+        crash may have come between their start and their conductor's (or inquiry's)
+        first append, or between a workflow's recorded end and its execution's. Begin
+        is idempotent, so a healthy one is left as it is."""
+        rows = await self.ctx.pool.fetch(
+            "SELECT id FROM executions WHERE worker = $1 AND status IN ('running', "
+            "'canceling') AND updated < $2 ORDER BY updated LIMIT 100", CONDUCTOR,
+            self.ctx.clock() - REPAIR_AFTER)
+        for row in rows:
+            first = await self.ctx.store.read(row["id"])
+            if first is not None and isinstance(first.event, ex.ExecutionRequested):
+                await self._begin(first)
+
     async def sweep(self) -> None:
         for row in await self.ctx.pool.fetch(
                 "SELECT id FROM inquiries WHERE status = 'pending' AND timeout_at <= $1 "
@@ -130,6 +147,7 @@ class Orchestrator:
 
     async def _sweeps(self, stop: asyncio.Event) -> None:
         renewed = 0.0
+        rounds = 0
         loop = asyncio.get_running_loop()
         try:
             while not stop.is_set():
@@ -139,6 +157,9 @@ class Orchestrator:
                 if self.lease.held:
                     try:
                         await self.sweep()
+                        rounds += 1
+                        if rounds % REPAIR_EVERY == 0:
+                            await self.repair()
                     except Exception as exc:  # a bad round must not stop the sweeps
                         _log.error("workflow.sweep_failed", error=repr(exc), exc_info=exc)
                 with contextlib.suppress(TimeoutError):
