@@ -35,9 +35,11 @@ async def test_echo_via_api(platform: RunningPlatform) -> None:
         assert set(execution) == {
             "id", "action_ref", "status", "parameters", "env_vars", "timeout_seconds",
             "result", "worker", "requested_by", "parent", "enforcement", "created",
-            "updated", "started_at", "finished_at", "rule_ref", "trigger_ref", "event_id"}
-        assert (execution["rule_ref"], execution["trigger_ref"], execution["event_id"]) == (
-            None, None, None)  # a manual run
+            "updated", "started_at", "finished_at", "rule_ref", "trigger_ref", "event_id",
+            "waiting_reason", "workflow"}
+        assert (execution["rule_ref"], execution["trigger_ref"], execution["event_id"],
+                execution["waiting_reason"], execution["workflow"]) == (
+            None, None, None, None, None)  # a manual run, not waiting, not a workflow
 
         # read your writes: a GET naming the command's sequence sees it
         seen = await api.get(f"/api/v1/executions/{execution['id']}",
