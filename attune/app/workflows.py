@@ -78,6 +78,7 @@ CONDUCTOR = "attune:conductor"
 WORKFLOW_QUEUE = "attune.workflow"
 MAX_ATTEMPTS = 8
 ACTION_CACHE_SECONDS = 2.0
+MAX_KNOWN_CHILDREN = 100_000
 #: Inputs a single decision chain may take (child requests that fail at once feed
 #: back as failed children); more means something loops.
 MAX_FEEDBACK = 10_000
@@ -380,6 +381,10 @@ class Conducting:
                 sequences = await self.ctx.store.append_many(appends, meta=meta)
                 if decision.events:
                     version = sequences[len(decision.events) - 1]
+                if len(self._requested) > MAX_KNOWN_CHILDREN:
+                    # children whose ending another executor replica took: forget them
+                    # (a child not found here is read from the stream)
+                    self._requested.clear()
                 for seq, (_, requested) in zip(sequences[len(decision.events):], prepared,
                                                strict=True):
                     self._requested[seq] = requested  # spares a read when it ends
