@@ -13,8 +13,11 @@ _configured = False
 
 def configure(level: str = "info", *, json: bool = True) -> None:
     global _configured
+    # plain tracebacks: rich's highlighted ones cost a good part of a second of CPU each
     renderer: Any = (structlog.processors.JSONRenderer() if json
-                     else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
+                     else structlog.dev.ConsoleRenderer(
+                         colors=sys.stderr.isatty(),
+                         exception_formatter=structlog.dev.plain_traceback))
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
