@@ -84,3 +84,15 @@ def test_none_capable_says_why() -> None:
         choose(action(runtime_version=">=3.13"), [], now=NOW, stale=STALE)
     with pytest.raises(NoCapableWorkerError, match=re.escape("cpu-1 has core.python 3.11.2")):
         choose(action(runtime_version=">=3.13"), [worker("cpu-1")], now=NOW, stale=STALE)
+
+
+@pytest.mark.parametrize("command", [
+    ["worker", "list"], ["worker", "cordon"], ["worker", "uncordon"],
+    ["execution", "logs"], ["bench", "runtimes"]])
+def test_worker_logs_and_bench_commands_explain_themselves(command: list[str]) -> None:
+    from click.testing import CliRunner
+
+    from attune.cli.main import cli as attune_cli
+    result = CliRunner().invoke(attune_cli, [*command, "--help"], prog_name="attune")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Usage: attune {' '.join(command)} ")
