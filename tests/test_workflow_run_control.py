@@ -1,5 +1,6 @@
 """Controlling running workflows through the API (real NATS, PostgreSQL, workers):
-cancel mid-run (children follow), pause and resume, rerun from the failed task; and the
+cancel mid-run (children follow, nested workflows too), pause and resume, rerun from
+the failed task, a task's timeout taking its timed_out() branch; and the
 workflow definitions API (create, show, list, change, validate, delete)."""
 
 from __future__ import annotations
@@ -37,6 +38,28 @@ tasks:
   - {name: third, action: core.echo, input: {message: three}}
 output:
   - third: "{{ trim(task.third.stdout) }}"
+"""
+INNER = """
+cancellation_policy: cancel_running
+tasks:
+  - {name: deep_nap, action: core.sleep, input: {seconds: 30}}
+"""
+OUTER = """
+cancellation_policy: cancel_running
+tasks:
+  - {name: inner, action: wfp2.inner}
+"""
+TIMING_OUT = """
+tasks:
+  - name: slow
+    action: core.sleep
+    input: {seconds: 20}
+    timeout: 1
+    next:
+      - {when: "{{ timed_out() }}", do: after}
+  - {name: after, action: core.echo, input: {message: too slow}}
+output:
+  - said: "{{ trim(task.after.stdout) }}"
 """
 FLAKY = ('#!/bin/sh\nwhile IFS= read -r line; do case "$line" in counter=*) '
          'c=${line#counter=};; esac; done\nc=${c#\\"}; c=${c%\\"}\n'
@@ -82,8 +105,21 @@ async def test_cancel_pause_resume_rerun(platform: RunningPlatform, tmp_path: Pa
         registered = await api.post("/api/v1/packs/register",
                                     json={"path": str(write_pack(tmp_path / "wfp2"))})
         assert registered.status == 200, registered.body
-        for name, text in (("nap", NAP), ("pausable", PAUSABLE), ("rerun", RERUN)):
+        for name, text in (("nap", NAP), ("pausable", PAUSABLE), ("rerun", RERUN),
+                           ("inner", INNER), ("outer", OUTER), ("timing_out", TIMING_OUT)):
             await create(api, f"wfp2.{name}", text)
+        timing_out = await request(api, "wfp2.timing_out")
+
+        # a nested workflow: cancelling the outer one cancels the inner one and its child
+        outer = await request(api, "wfp2.outer")
+
+        async def nested_running() -> Any:
+            tree = (await api.get(f"/api/v1/executions/{outer}/tree")).data
+            inner = tree["children"]
+            return inner and inner[0]["children"] and \
+                inner[0]["children"][0]["status"] == "running"
+        await eventually(nested_running)
+        assert (await api.post(f"/api/v1/executions/{outer}/cancel")).status == 200
 
         # cancel mid-run: the sleeping child is cancelled, nothing after it starts
         napping = await request(api, "wfp2.nap")
@@ -133,6 +169,22 @@ async def test_cancel_pause_resume_rerun(platform: RunningPlatform, tmp_path: Pa
         tasks = finished["workflow"]["tasks"]
         assert [(t["task"], t["status"]) for t in tasks] == [("nap", "succeeded"),
                                                              ("after", "succeeded")]
+
+        outer_done = await eventually(lambda: done(outer), timeout=30)
+        assert outer_done["status"] == "cancelled"
+        tree = (await api.get(f"/api/v1/executions/{outer}/tree")).data
+        inner = tree["children"][0]
+        assert (inner["action_ref"], inner["task"]) == ("wfp2.inner", "inner")
+        assert inner["status"] == "cancelled"
+        assert [(c["task"], c["status"]) for c in inner["children"]] == [
+            ("deep_nap", "cancelled")]
+
+        # a task's timeout: the child ends `timeout`, the timed_out() branch runs
+        timed = await eventually(lambda: done(timing_out), timeout=40)
+        assert timed["status"] == "completed", timed["result"]
+        assert timed["result"]["data"] == {"said": "too slow"}
+        assert await children(platform, timing_out) == [("core.sleep", "timeout"),
+                                                        ("core.echo", "completed")]
 
         assert failing["status"] == "failed"
         assert await started(platform, failing["id"]) == ["first", "second"]
