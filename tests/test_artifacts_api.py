@@ -58,6 +58,7 @@ async def test_upload_download_round_trip_and_version_retention(platform: Runnin
         assert_error(again, 409, "CONFLICT", "demo.report")
 
         payloads = [b"first\n", bytes(range(256)) * 4096, b"third version\n"]
+        keys = []
         for number, data in enumerate(payloads, start=1):
             status, body = await upload(api, artifact["id"], data)
             assert status == 201, body
@@ -65,6 +66,7 @@ async def test_upload_download_round_trip_and_version_retention(platform: Runnin
             assert version["version"] == number and version["body_state"] == "stored"
             assert version["size_bytes"] == len(data)
             assert version["sha256"] == hashlib.sha256(data).hexdigest()
+            keys.append(version["object_key"])
 
         status, got, kind = await download(api, f"/api/v1/artifacts/{artifact['id']}/download")
         assert (status, got, kind) == (200, payloads[2], "text/plain")
@@ -78,7 +80,7 @@ async def test_upload_download_round_trip_and_version_retention(platform: Runnin
         gone = await api.get(f"/api/v1/artifacts/{artifact['id']}/versions/1")
         assert_error(gone, 404, "NOT_FOUND", "no version 1")
         names = await object_names(platform)
-        assert f"{artifact['id']}/1" not in names and f"{artifact['id']}/3" in names
+        assert keys[0] not in names and keys[2] in names
 
         shown = await api.get("/api/v1/artifacts/ref/demo.report")
         assert shown.data["versions"] == 2 and shown.data["latest_version"] == 3
@@ -193,11 +195,12 @@ async def test_json_versions_data_and_version_deletion(platform: RunningPlatform
         status, got, kind = await download(api, f"{base}/versions/1/download")
         assert (status, orjson.loads(got), kind) == (200, rows, "application/json")
 
+        second_key = second.data["object_key"]
         removed = await api.request("DELETE", f"{base}/versions/2")
         assert removed.status == 200, removed.body
         assert (await api.get(f"{base}/versions/2")).status == 404
         assert (await api.get(f"{base}/versions/latest")).data["version"] == 1
-        assert f"{artifact_id}/2" not in await object_names(platform)
+        assert second_key not in await object_names(platform)
         again = await api.request("DELETE", f"{base}/versions/2")
         assert_error(again, 404, "NOT_FOUND", "no version 2")
 
@@ -237,3 +240,28 @@ async def test_a_file_version_allocated_by_a_user_is_stored_on_first_download(
 
         again = await api.post("/api/v1/artifacts/ref/ops.notes/versions/file", json={})
         assert again.data["version"] == 2 and again.data["file_path"] == "ops.notes/v2"
+
+
+async def test_concurrent_uploads_get_distinct_versions_and_keep_their_content(
+        platform: RunningPlatform) -> None:
+    async with admin_api(platform) as api:
+        created = await api.post("/api/v1/artifacts", json={"ref": "demo.race",
+                                                            "type": "file_binary"})
+        artifact_id = created.data["id"]
+        payloads = [f"upload number {n}\n".encode() * (n + 1) for n in range(6)]
+        answers = await asyncio.gather(*(upload(api, artifact_id, p) for p in payloads))
+        assert [s for s, _ in answers] == [201] * 6, [b for s, b in answers if s != 201]
+        by_version = {body["data"]["version"]: body["data"]["sha256"]
+                      for _, body in answers}
+        assert sorted(by_version) == [1, 2, 3, 4, 5, 6]
+        assert sorted(by_version.values()) == sorted(
+            hashlib.sha256(p).hexdigest() for p in payloads)
+        for number, sha in by_version.items():
+            status, got, _ = await download(
+                api, f"/api/v1/artifacts/{artifact_id}/versions/{number}/download")
+            assert status == 200 and hashlib.sha256(got).hexdigest() == sha
+        # the losers of each race removed their objects: one object per version
+        store = await content.bucket(platform.ctx)
+        mine = [i.name for i in await store.list(ignore_deletes=True)
+                if i.name.startswith(f"{artifact_id}/")]
+        assert len(mine) == 6

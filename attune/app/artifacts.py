@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections.abc import Awaitable, Callable
 from typing import IO, Any, TypeVar
 from uuid import uuid4
@@ -38,7 +39,7 @@ from attune.eventstore.envelope import Meta
 
 AGGREGATE = "artifact"
 _log = log.get("artifacts")
-ATTEMPTS = 5
+ATTEMPTS = 10
 T = TypeVar("T")
 
 
@@ -73,13 +74,23 @@ async def _retrying(step: Callable[[], Awaitable[T]]) -> T:
         except ConcurrencyError:
             if attempt == ATTEMPTS - 1:
                 raise ConflictError("the artifact kept changing meanwhile: retry") from None
-            await asyncio.sleep(0.01 * (attempt + 1))
+            await asyncio.sleep(random.uniform(0, 0.01 * (attempt + 1)))
     raise AssertionError("unreachable")
 
 
 async def _append(ctx: Context, ref: str, event: Event, version: int, meta: Meta) -> int:
     return await ctx.store.append(ref, event, expected_version=version,
                                   msg_id=f"artifact:{ref}:{version}:{event.name}", meta=meta)
+
+
+async def _discarding(ctx: Context, key: str, step: Callable[[], Awaitable[T]]) -> T:
+    """Run `step` (which appends an event naming the content under `key`); if it fails
+    for good, delete that content: no event will ever name it."""
+    try:
+        return await _retrying(step)
+    except BaseException:
+        await content.delete(ctx, [key])
+        raise
 
 
 def _check(spec: ArtifactSpec) -> None:
@@ -164,21 +175,23 @@ async def append_progress(ctx: Context, artifact_id: int, entry: Any, *, meta: M
 async def upload(ctx: Context, artifact_id: int, source: IO[bytes], *,
                  content_type: str | None, created_by: str | None,
                  execution: int | None = None, meta: Meta) -> tuple[VersionState, int]:
-    """Store `source` as the artifact's next version, then apply retention."""
+    """Store `source` as the artifact's next version, then apply retention. The content
+    is put once; only the version number is decided again when writers race."""
+    await by_id(ctx, artifact_id)  # 404 before any content is stored
+    key = domain.object_key(artifact_id, uuid4().hex)
+    size, sha = await content.put(ctx, key, source)
+
     async def step() -> tuple[VersionState, int]:
         state, version = await by_id(ctx, artifact_id)
-        number = state.last_version + 1
-        key = domain.object_key(state.id, number)
-        size, sha = await content.put(ctx, key, source)
-        event = VersionAdded(at=ctx.clock(), version=number, stored=True, object_key=key,
-                             size_bytes=size, sha256=sha,
+        event = VersionAdded(at=ctx.clock(), version=state.last_version + 1, stored=True,
+                             object_key=key, size_bytes=size, sha256=sha,
                              content_type=content_type or state.spec.content_type,
                              execution=execution, created_by=created_by)
         seq = await _append(ctx, state.spec.ref, event, version, meta)
         added = domain.evolve(state, event, seq)
         assert added is not None and added.latest is not None
         return added.latest, seq
-    added, seq = await _retrying(step)
+    added, seq = await _discarding(ctx, key, step)
     return added, await _prune_after(ctx, artifact_id, seq, meta)
 
 
@@ -242,10 +255,15 @@ async def store_allocated(ctx: Context, ref: str, number: int, *, meta: Meta,
                                      found.file_path or "")
         if not await asyncio.to_thread(path.is_file):
             return False
-        key = domain.object_key(state.id, number)
+        key = domain.object_key(state.id, uuid4().hex)
         size, sha = await content.put_file(ctx, key, path)
-        await _append(ctx, ref, VersionStored(at=ctx.clock(), version=number, object_key=key,
-                                              size_bytes=size, sha256=sha), version, meta)
+        try:
+            await _append(ctx, ref, VersionStored(
+                at=ctx.clock(), version=number, object_key=key, size_bytes=size,
+                sha256=sha), version, meta)
+        except ConcurrencyError:  # another store (or change) came first: decide again
+            await content.delete(ctx, [key])
+            raise
         await asyncio.to_thread(content.discard_file, ctx,
                                 found.file_root or content.SHARED_ROOT, path)
         return True

@@ -3,7 +3,7 @@
 One aggregate per artifact ref (`attune.artifact.<ref>.>`); the artifact's numeric id is
 the stream sequence of its `artifact.created` event, a version's id the sequence of its
 `artifact.version_added` event. Version content lives in the JetStream Object Store
-(`attune_artifacts`, object `<artifact id>/<version>`); events carry only metadata, so
+(`attune_artifacts`, object `<artifact id>/<nonce>`); events carry only metadata, so
 large outputs never bloat the event stream.
 
 A version is either uploaded (content stored before its event is appended) or
@@ -247,5 +247,7 @@ def target(ref: str, scope: str, owner: str) -> Target:
                   owner=owner if scope == "identity" else None)
 
 
-def object_key(artifact_id: int, version: int) -> str:
-    return f"{artifact_id}/{version}"
+def object_key(artifact_id: int, nonce: str) -> str:
+    """`<artifact id>/<nonce>`: unique per write, stored before the version number is
+    decided, so writers racing for a number never overwrite each other's content."""
+    return f"{artifact_id}/{nonce}"

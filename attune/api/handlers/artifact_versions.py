@@ -102,7 +102,10 @@ async def _download(call: Call, artifact_id: int, number: int | None) -> web.Str
         assert stored is not None and stored.object_key is not None
         key = stored.object_key
     else:
-        key = found.object_key or domain.object_key(artifact_id, found.version)
+        if found.object_key is None:
+            raise NotFoundError(f"version {found.version} of artifact {artifact_id} has no "
+                                "content")
+        key = found.object_key
     body = await content.get(call.ctx, key)
     try:
         return await _stream(call.request, body, found, artifact_id)
