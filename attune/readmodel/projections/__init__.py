@@ -7,6 +7,8 @@ from attune.domain.runtime import RUNTIME
 from attune.domain.sensor import SENSOR
 from attune.domain.trigger import TRIGGER
 from attune.readmodel.projection import Projection
+from attune.readmodel.projections.artifacts import ArtifactsProjection
+from attune.readmodel.projections.audit import AuditChangesProjection
 from attune.readmodel.projections.automation import (
     EnforcementsProjection,
     EventsProjection,
@@ -53,7 +55,8 @@ ALL: tuple[Projection, ...] = (
     InquiriesProjection(),
     IdentitiesProjection(), PacksProjection(), ACTIONS, TRIGGERS, WebhooksProjection(), RULES,
     EventsProjection(), EnforcementsProjection(), POLICIES, ExecutionsProjection(), RUNTIMES,
-    KeysProjection(), PermissionSetsProjection(), SENSORS)
+    KeysProjection(), PermissionSetsProjection(), SENSORS, ArtifactsProjection(),
+    AuditChangesProjection())
 
 
 def by_name(name: str) -> Projection:
