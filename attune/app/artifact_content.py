@@ -1,7 +1,8 @@
 """Where artifact content lives: the JetStream Object Store bucket `attune_artifacts`
-(object `<artifact id>/<version>`) and, for allocated versions until they are stored,
-the shared artifacts directory (`<data dir>/artifacts/<execution id>/<file path>`, the
-ATTUNE_ARTIFACTS_DIR a worker gives each execution; `_shared/` for other callers)."""
+(object `<artifact id>/<nonce>`, named by the version's event) and, for allocated
+versions until they are stored, the shared artifacts directory
+(`<data dir>/artifacts/<execution id>/<file path>`, the ATTUNE_ARTIFACTS_DIR a worker
+gives each execution; `_shared/` for other callers)."""
 
 from __future__ import annotations
 
