@@ -26,8 +26,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 from nats.aio.client import Client
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import FetchTimeoutError, NotFoundError
+from nats.js.errors import NotFoundError
 from pydantic import BaseModel
 
 import attune.log as log
@@ -38,6 +37,7 @@ from attune.domain.pack import PackRegistered
 from attune.domain.policy import POLICY, PolicyDef, effective
 from attune.domain.rule import RULE, RuleDef
 from attune.errors import NotFoundError as UnknownAction
+from attune.eventstore import follow
 from attune.eventstore.envelope import Envelope, decode_message
 from attune.eventstore.store import EVENTS_STREAM
 from attune.rules.conditions import lookup
@@ -224,26 +224,15 @@ class RuleBook:
                 backoff = min(backoff * 2, 5.0)
 
     async def _follow(self, stop: asyncio.Event) -> None:
-        config = ConsumerConfig(
-            deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=self.position + 1,
-            ack_policy=AckPolicy.NONE, filter_subjects=SUBJECTS, inactive_threshold=30.0,
-            mem_storage=True)
-        sub = await self.nc.jetstream().pull_subscribe("", stream=EVENTS_STREAM, config=config)
-        try:
-            while not stop.is_set():
-                try:
-                    msgs = await sub.fetch(256, timeout=0.5)
-                except (FetchTimeoutError, TimeoutError):
-                    continue
+        async with contextlib.aclosing(
+                follow.batches(self.nc, SUBJECTS, self.position + 1, stop)) as found:
+            async for msgs in found:
                 for msg in msgs:
                     seq = msg.metadata.sequence.stream
                     if seq > self.position:
                         self.apply(decode_message(seq, msg.subject, msg.data, msg.headers))
                 async with self._advanced:
                     self._advanced.notify_all()
-        finally:
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
 
     def _reached(self, seq: int) -> bool:
         return self.position >= seq

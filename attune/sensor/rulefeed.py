@@ -4,8 +4,9 @@ of the stream from exactly the position that read model had applied.
 The rows and the projection's position are read in one repeatable-read transaction, so
 the stream picks up right after the snapshot — nothing missed, nothing applied twice.
 A lagging (or stopped) projector only makes the catch-up longer. The stream is read with
-an ephemeral consumer on `attune.rule.>`; when it breaks (NATS restarting) it is
-recreated after the last event seen.
+an ephemeral consumer on `attune.rule.>` (`attune.eventstore.follow`, as the executor's
+rule book follows it); when it breaks (NATS restarting) it is recreated after the last
+event seen.
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from nats.aio.client import Client
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import FetchTimeoutError
 
 import attune.log as log
 from attune.domain import catalog
 from attune.domain.rule import RULE, RuleDef
+from attune.eventstore import follow
 from attune.eventstore.envelope import Envelope, decode_message
 from attune.eventstore.store import EVENTS_STREAM
 from attune.readmodel.db import Pool
@@ -110,18 +110,10 @@ class RuleFeed:
                 backoff = min(backoff * 2, 5.0)
 
     async def _consume(self, stop: asyncio.Event, on_change: OnChange) -> None:
-        config = ConsumerConfig(
-            deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=self.position + 1,
-            ack_policy=AckPolicy.NONE, inactive_threshold=30.0, max_waiting=1,
-            mem_storage=True)
-        sub = await self.nc.jetstream().pull_subscribe(RULE_SUBJECTS, stream=self.stream,
-                                                       config=config)
-        try:
-            while not stop.is_set():
-                try:
-                    msgs = await sub.fetch(100, timeout=0.5)
-                except (TimeoutError, FetchTimeoutError):
-                    continue
+        async with contextlib.aclosing(follow.batches(
+                self.nc, [RULE_SUBJECTS], self.position + 1, stop, size=100,
+                stream=self.stream)) as found:
+            async for msgs in found:
                 for msg in msgs:
                     seq = msg.metadata.sequence.stream
                     if seq <= self.position:
@@ -135,6 +127,3 @@ class RuleFeed:
                         continue
                     before = self.rules.get(envelope.ref)
                     await on_change(envelope.ref, before, self.apply(envelope))
-        finally:
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
