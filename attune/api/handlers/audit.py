@@ -40,12 +40,13 @@ async def get_audit_event(call: Call) -> web.Response:
 
 async def get_audit_events_by_request(call: Call) -> web.Response:
     request_id = call.path_as(RequestIdPath).request_id
-    rows = await reads.by_request(call.ctx.pool, request_id)
-    if not rows:
+    query = call.query_as(PageQuery)
+    rows = await reads.by_request(call.ctx.pool, request_id, limit=query.fetch_limit,
+                                  offset=query.offset)
+    if not rows and query.page == 1:
         raise NotFoundError(f"no audit events for request {request_id!r} (the id is the "
                             "X-Request-Id header of the answer)")
-    query = PageQuery(page=1, page_size=100)
-    return envelopes.page(rows[:100], query)
+    return envelopes.page(rows, query)
 
 
 async def _history(call: Call, entity: str, ref: str) -> web.Response:
@@ -79,8 +80,9 @@ ROUTES = [
           "category, outcome, resource_ref, request_id, since, until)", _AUDIT, "audit",
           query=AuditListQuery, response=AuditEventOut, envelope="list"),
     Route("GET", "/api/v1/audit-events/by-request/{request_id}", get_audit_events_by_request,
-          "A request and every change that followed from it", _AUDIT, "audit",
-          params=RequestIdPath, response=AuditEventOut, envelope="list"),
+          "A request and every change that followed from it (a workflow's whole run "
+          "shares its request id), in order", _AUDIT, "audit", params=RequestIdPath,
+          query=PageQuery, response=AuditEventOut, envelope="list"),
     Route("GET", "/api/v1/audit-events/{id}", get_audit_event, "One audit event", _AUDIT,
           "audit", params=IdPath, response=AuditEventOut),
     Route("GET", "/api/v1/history/{entity}/{ref}", entity_history,

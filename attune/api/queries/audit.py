@@ -67,8 +67,9 @@ async def by_id(pool: asyncpg.Pool, event_id: int) -> AuditEventOut | None:
     return found[0] if found else None
 
 
-async def by_request(pool: asyncpg.Pool, request_id: str) -> list[AuditEventOut]:
-    """The request itself and every change it made, in order."""
+async def by_request(pool: asyncpg.Pool, request_id: str, *, limit: int, offset: int
+                     ) -> list[AuditEventOut]:
+    """The request itself and every change that followed from it, in order."""
     rows = await pool.fetch(f"SELECT {_COLUMNS} FROM audit_events WHERE request_id = $1 "
-                            "ORDER BY at, id LIMIT 1000", request_id)
+                            "ORDER BY at, id LIMIT $2 OFFSET $3", request_id, limit, offset)
     return await _with_token_types(pool, rows)
