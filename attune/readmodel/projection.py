@@ -3,6 +3,10 @@
 Projections never talk to the database themselves; the runner executes their
 statements in one transaction per batch together with the tracking position,
 grouping consecutive identical statements into one `executemany`.
+
+A projection's statements may read and write only the tables it owns: the runner
+orders a batch projection by projection, so another projection's rows may be ahead
+of or behind the event being folded.
 """
 
 from __future__ import annotations

@@ -7,6 +7,12 @@ runner reads with an ephemeral consumer from `min(position) + 1`, recreated from
 the database after any error (NATS restart, projector restart, rebuild).
 Several projector replicas are safe: positions are locked per batch and events
 at or below a projection's position are skipped.
+
+A batch's statements run projection by projection (each in stream order), not event by
+event: a projection writes and reads only its own tables, so the order between
+projections does not matter, and one projection's run of like statements (an audit row
+per event, a status update per execution) goes to PostgreSQL as one `executemany`
+instead of a round trip each.
 """
 
 from __future__ import annotations
@@ -39,15 +45,16 @@ async def ensure_positions(conn: Conn, projections: Sequence[Projection]) -> Non
 def fold(projections: Sequence[Projection], envelopes: Sequence[Envelope], *,
          after: Mapping[str, int] | None = None, upto: Mapping[str, int] | None = None
          ) -> list[Statement]:
-    """The statements folding `envelopes` into `projections`, in stream order. A
-    projection sees only events above its `after` position (already applied ones are
-    skipped: exactly once under redelivery) and at or below its `upto` bound."""
+    """The statements folding `envelopes` into `projections`: projection by projection,
+    each in stream order. A projection sees only events above its `after` position
+    (already applied ones are skipped: exactly once under redelivery) and at or below
+    its `upto` bound."""
     statements: list[Statement] = []
-    for env in envelopes:
-        for projection in projections:
-            if after is not None and env.seq <= after.get(projection.name, 0):
-                continue
-            if upto is not None and env.seq > upto.get(projection.name, 0):
+    for projection in projections:
+        low = after.get(projection.name, 0) if after is not None else None
+        high = upto.get(projection.name, 0) if upto is not None else None
+        for env in envelopes:
+            if (low is not None and env.seq <= low) or (high is not None and env.seq > high):
                 continue
             statements.extend(projection.apply(env))
     return statements
