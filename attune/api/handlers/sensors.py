@@ -8,6 +8,7 @@ import contextlib
 from datetime import timedelta
 
 from aiohttp import web
+from nats.errors import Error as NatsError
 
 from attune.api import envelopes
 from attune.api.handlers import written
@@ -25,6 +26,7 @@ from attune.api.queries import sensors as reads
 from attune.api.queries.components import require
 from attune.api.routing import Call, Permission, Route
 from attune.app import sensors
+from attune.errors import UnavailableError
 from attune.sensor import logs
 from attune.sensor.instances import running_on
 
@@ -96,9 +98,13 @@ async def list_sensor_logs(call: Call) -> web.Response:
     ref = call.path_as(RefPath).ref
     query = call.query_as(SensorLogQuery)
     await reads.get(call.ctx.pool, ref)  # 404 for an unknown sensor
-    lines, truncated = await logs.read(call.ctx.store.js, ref,
-                                       since=timedelta(seconds=query.since_seconds),
-                                       limit=query.limit, stream=query.stream)
+    try:
+        lines, truncated = await logs.read(call.ctx.store.js, ref,
+                                           since=timedelta(seconds=query.since_seconds),
+                                           limit=query.limit, stream=query.stream)
+    except (NatsError, OSError, TimeoutError) as exc:
+        raise UnavailableError(f"sensor logs unavailable ({exc!r}): is NATS up? Retry "
+                               "shortly") from None
     return envelopes.single(SensorLogOut(
         sensor_ref=ref, truncated=truncated,
         lines=[SensorLogLine(at=line.at, stream=line.stream, text=line.text)
