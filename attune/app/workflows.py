@@ -25,7 +25,6 @@ with the executor.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -34,8 +33,14 @@ import attune.log as log
 from attune.app import executions, inquiries
 from attune.app.context import Context
 from attune.app.keys import keystore as keystore_of
+from attune.app.workflow_children import (
+    Children,
+    child_result,
+    finish_execution,
+    is_workflow,
+    terminal_status,
+)
 from attune.domain import execution as ex
-from attune.domain.action import ActionDef
 from attune.domain.params import secret_names
 from attune.errors import (
     AttuneError,
@@ -77,36 +82,12 @@ CONDUCTOR = "attune:conductor"
 #: The work queue recorded when a workflow execution is scheduled (nothing consumes it).
 WORKFLOW_QUEUE = "attune.workflow"
 MAX_ATTEMPTS = 8
-ACTION_CACHE_SECONDS = 2.0
 MAX_KNOWN_CHILDREN = 100_000
 #: Inputs a single decision chain may take (child requests that fail at once feed
 #: back as failed children); more means something loops.
 MAX_FEEDBACK = 10_000
 
-#: The execution status each terminal event stands for.
-_TERMINAL: dict[type, str] = {
-    ex.ExecutionCompleted: "completed", ex.ExecutionFailed: "failed",
-    ex.ExecutionCancelled: "cancelled", ex.ExecutionTimedOut: "timeout",
-    ex.ExecutionAbandoned: "abandoned"}
-
 TimerSink = Callable[[int, str, datetime | None], None]
-
-
-def is_workflow(action: ActionDef) -> bool:
-    return action.workflow is not None
-
-
-def child_result(action: ActionDef, event: ex.ExecutionEvent) -> Any:
-    """What a finished child hands its workflow: a workflow child its output, an action
-    child its outcome as JSON (`{exit_code, stdout, stderr, data, error, ...}`)."""
-    outcome = getattr(event, "outcome", None)
-    if outcome is None:
-        reason = getattr(event, "reason", None)
-        return {"error": reason} if reason else None
-    if is_workflow(action):
-        return outcome.data if outcome.error is None else {"error": outcome.error,
-                                                            **(outcome.data or {})}
-    return outcome.model_dump(mode="json")
 
 
 class Conducting:
@@ -119,9 +100,7 @@ class Conducting:
         self._inbox: dict[int, list[tuple[WorkflowCommand, asyncio.Future[bool]]]] = {}
         #: children this process requested, until they end (their parent and key)
         self._requested: dict[int, ex.ExecutionRequested] = {}
-        #: action ref -> (definition, pack directory, when read): children's actions,
-        #: read again after ACTION_CACHE_SECONDS so a pack change is seen soon
-        self._actions: dict[str, tuple[ActionDef, str, float]] = {}
+        self.children = Children(ctx)
 
     def _lock(self, execution_id: int) -> asyncio.Lock:
         lock = self._locks.get(execution_id)
@@ -193,7 +172,7 @@ class Conducting:
             started, _ = await self._state(execution_id)
             if started is not None:
                 if started.finished:  # its end was recorded, not carried out (a crash)
-                    await self._finish_execution(execution_id, FinishWorkflow(
+                    await finish_execution(self.ctx, execution_id, FinishWorkflow(
                         status=started.status, output=started.output,
                         error=started.error), meta)
                 return
@@ -227,7 +206,7 @@ class Conducting:
                             "parent_execution_id": requested.parent},
                     keystore=await self._keystore(execution_id, definition))
             except AttuneError as exc:  # bad vars / parameters: it fails before any task
-                await self._finish_execution(execution_id, FinishWorkflow(
+                await finish_execution(self.ctx, execution_id, FinishWorkflow(
                     status="failed", error=exc.message), meta)
                 return
             decision.events[0] = self._sealed_start(decision.events[0])
@@ -353,7 +332,7 @@ class Conducting:
             self.forget(child_id)
         if requested.parent is None or requested.workflow_task is None:
             return
-        status = status_of_execution(_TERMINAL[type(event)])
+        status = status_of_execution(terminal_status(event))
         key = ChildKey.model_validate(requested.workflow_task)
         await self.command(requested.parent, ChildEnded(
             child=key, status=status, result=child_result(requested.action, event)),
@@ -373,7 +352,7 @@ class Conducting:
                 appends.append(Append(execution_id, event, version if i == 0 else None,
                                       f"workflow:{execution_id}:{version}:{i}"))
             requests = [e for e in decision.effects if isinstance(e, RequestChild)]
-            prepared = await self._prepare_children(execution_id, requests, failed)
+            prepared = await self.children.prepare(execution_id, requests, failed)
             for request, requested in prepared:
                 appends.append(Append(None, requested, None,
                                       f"workflow:{execution_id}:child:{request.child.label()}"))
@@ -402,31 +381,6 @@ class Conducting:
                 return
         raise InvalidTransitionError(f"workflow {execution_id}: too many failed child requests")
 
-    async def _prepare_children(self, execution_id: int, requests: list[RequestChild],
-                                failed: list[ChildEnded]
-                                ) -> list[tuple[RequestChild, ex.ExecutionRequested]]:
-        actions: dict[str, tuple[ActionDef, str] | AttuneError] = {}
-        prepared: list[tuple[RequestChild, ex.ExecutionRequested]] = []
-        for effect in requests:
-            if effect.action not in actions:
-                try:
-                    actions[effect.action] = await self._action(effect.action)
-                except AttuneError as exc:
-                    actions[effect.action] = exc
-            found = actions[effect.action]
-            try:
-                if isinstance(found, AttuneError):
-                    raise found
-                action, pack_path = found
-                prepared.append((effect, executions.prepare(
-                    self.ctx, action, pack_path, effect.parameters,
-                    timeout_seconds=effect.timeout_seconds, parent=execution_id,
-                    workflow_task=effect.workflow_task())))
-            except AttuneError as exc:
-                failed.append(ChildEnded(child=effect.child, status="failed",
-                                         result={"error": exc.message}))
-        return prepared
-
     async def _effect(self, execution_id: int, effect: Any, meta: Meta) -> None:
         match effect:
             case RequestChild():
@@ -441,19 +395,10 @@ class Conducting:
             case SignalChildren():
                 await self._signal(execution_id, effect, meta)
             case FinishWorkflow():
-                await self._finish_execution(execution_id, effect, meta)
-
-    async def _action(self, ref: str) -> tuple[ActionDef, str]:
-        now = time.monotonic()
-        cached = self._actions.get(ref)
-        if cached is not None and now - cached[2] < ACTION_CACHE_SECONDS:
-            return cached[0], cached[1]
-        action, pack_path = await executions.load_action(self.ctx, ref)
-        self._actions[ref] = (action, pack_path, now)
-        return action, pack_path
+                await finish_execution(self.ctx, execution_id, effect, meta)
 
     async def _signal(self, execution_id: int, effect: SignalChildren, meta: Meta) -> None:
-        for child_id, is_flow in await self.children(execution_id, effect.children):
+        for child_id, is_flow in await self.children.find(execution_id, effect.children):
             try:
                 if effect.signal == "cancel":
                     await executions.cancel(self.ctx, child_id, by="its workflow", meta=meta)
@@ -462,32 +407,3 @@ class Conducting:
                     await self.command(child_id, command, meta=meta)
             except AttuneError as exc:  # it ended meanwhile
                 _log.info("workflow.signal_skipped", child=child_id, reason=exc.message)
-
-    async def children(self, execution_id: int, keys: tuple[ChildKey, ...]
-                       ) -> list[tuple[int, bool]]:
-        """The executions of these children (id, whether it is a workflow), read from
-        the stream: the children's requests name their parent and key."""
-        wanted = {k.label() for k in keys}
-        rows = await self.ctx.pool.fetch(
-            "SELECT execution_id, task, run, item, attempt, is_workflow "
-            "FROM workflow_children WHERE parent = $1", execution_id)
-        found = []
-        for r in rows:
-            key = ChildKey(task=r["task"], run=r["run"], item=r["item"], attempt=r["attempt"])
-            if key.label() in wanted:
-                found.append((r["execution_id"], r["is_workflow"]))
-        return found
-
-    async def _finish_execution(self, execution_id: int, effect: FinishWorkflow,
-                                meta: Meta) -> None:
-        failed = effect.status == "failed"
-        outcome = ex.Outcome(exit_code=1 if failed else 0, data=effect.output,
-                             error=effect.error if failed else None,
-                             cancelled=effect.status == "cancelled")
-        try:
-            await executions.handle(self.ctx, execution_id, ex.Finish(outcome=outcome),
-                                    meta=meta, msg_id=f"execution:{execution_id}:finished")
-        except InvalidTransitionError as exc:  # it ended from outside (timed out)
-            _log.info("workflow.finish_skipped", execution_id=execution_id,
-                      reason=exc.message)
-

@@ -27,7 +27,8 @@ from nats.aio.msg import Msg
 import attune.log as log
 from attune.app import inquiries
 from attune.app.context import Context
-from attune.app.workflows import CONDUCTOR, Conducting, is_workflow
+from attune.app.workflow_children import is_workflow
+from attune.app.workflows import CONDUCTOR, Conducting
 from attune.domain import execution as ex
 from attune.eventstore.consumer import DurableConsumer
 from attune.eventstore.envelope import Envelope, Meta, decode_message
