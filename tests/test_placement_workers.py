@@ -16,6 +16,7 @@ from attune.config import Settings
 from attune.eventstore.envelope import Meta
 from attune.executor.placer import WORKERS_TTL
 from attune.platform import close_context, open_context
+from attune.worker.intake import CORDON_POLL_SECONDS
 from tests.api_http import Api, admin_api, assert_error
 from tests.conftest import eventually, projected, start_platform, stop_platform
 from tests.test_cli_commands import Cli
@@ -102,7 +103,8 @@ async def test_placement_waiting_cordon_and_worker_commands(ctx, tmp_path: Path)
                                       json={"reason": "driver update"})
             assert cordoned.status == 200, cordoned.body
             assert cordoned.data["cordoned"] and cordoned.data["cordon_reason"] == "driver update"
-            await asyncio.sleep(WORKERS_TTL + 0.2)  # the executor's view of workers renews
+            # the executor's view of workers renews, the worker looks at its cordon
+            await asyncio.sleep(WORKERS_TTL + 2 * CORDON_POLL_SECONDS + 0.5)
             held = await _run(api, "placed.gpu")
             await _waits(api, held, "gpu-1 is cordoned")
             # a cordoned worker takes no shared work either: the plain one runs it

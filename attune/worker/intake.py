@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.kv import KeyValue
 
@@ -38,6 +39,10 @@ async def ensure_pool_consumers(ctx: Context, runtimes: tuple[str, ...], pool: s
             max_ack_pending=1000, inactive_threshold=POOL_INACTIVE_SECONDS))
 
 
+class CordonedError(Exception):
+    pass
+
+
 class Intake:
     def __init__(self, ctx: Context, *, worker: str, runtimes: tuple[str, ...], pool: str,
                  handler: Handler) -> None:
@@ -49,11 +54,19 @@ class Intake:
         self.cordoned = False
         self._cordons: KeyValue | None = None
 
+    async def _take(self, msg: Msg) -> None:
+        if self.cordoned:
+            # fetched just before the cordon was noticed: back to the queue (the consumer
+            # naks a failed message) for a worker that takes work
+            raise CordonedError(f"worker {self.worker} is cordoned: the work item goes "
+                                "back to its queue")
+        await self.handler(msg)
+
     def _consumers(self) -> list[DurableConsumer]:
         durables = [*(f"worker-{rt}" for rt in self.runtimes),
                     *(placement.pool_durable(rt, self.pool) for rt in self.runtimes)]
         return [DurableConsumer(self.ctx.nc, stream=WORK_STREAM, durable=durable,
-                                handler=self.handler,
+                                handler=self._take,
                                 concurrency=self.ctx.settings.worker_concurrency)
                 for durable in durables]
 
