@@ -127,7 +127,8 @@ class ForkServer:
         self.socket_path = socket_path
         self.process: asyncio.subprocess.Process | None = None
         self.control: socket.socket | None = None
-        self.spares: asyncio.Queue[tuple[int, socket.socket]] = asyncio.Queue()
+        #: ready spares: pid and channel (None: the server is gone, stop waiting)
+        self.spares: asyncio.Queue[tuple[int, socket.socket | None]] = asyncio.Queue()
         #: exit codes the server reports, by pid (of children that run a request)
         self.reaped: dict[int, asyncio.Future[int]] = {}
         #: spares asked for and not yet received; spawns waiting for one
@@ -197,6 +198,8 @@ class ForkServer:
             asyncio.get_running_loop().remove_reader(self.control.fileno())
             self.control.close()
             self.control = None
+        for _ in range(self.waiting):  # spawns waiting for a spare: none will come
+            self.spares.put_nowait((0, None))
         for pid, reaped in self.reaped.items():
             if not reaped.done():
                 with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -218,6 +221,8 @@ class ForkServer:
                 pid, channel = await asyncio.wait_for(self.spares.get(), START_TIMEOUT)
             finally:
                 self.waiting -= 1
+            if channel is None:
+                raise OSError(f"fork server of {self.interpreter} went away")
             reaped: asyncio.Future[int] = loop.create_future()
             self.reaped[pid] = reaped  # before it can end
             stdin_r, stdin_w = os.pipe()
@@ -244,7 +249,8 @@ class ForkServer:
     async def close(self) -> None:
         while not self.spares.empty():  # an idle spare ends when its channel closes
             _, channel = self.spares.get_nowait()
-            channel.close()
+            if channel is not None:
+                channel.close()
         if self.control is not None:
             asyncio.get_running_loop().remove_reader(self.control.fileno())
             self.control.close()
