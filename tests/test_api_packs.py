@@ -54,7 +54,7 @@ async def test_register_and_read_packs(platform: RunningPlatform, tmp_path: Path
         actions = await api.get("/api/v1/actions", params={"pack_ref": "demo"})
         assert [a["ref"] for a in actions.body["items"]] == ["demo.hello"]
         core = await api.get("/api/v1/actions", params={"pack_ref": "core", "page_size": "2"})
-        assert [a["ref"] for a in core.body["items"]] == ["core.echo", "core.http_request"]
+        assert [a["ref"] for a in core.body["items"]] == ["core.ask", "core.echo"]
         assert core.body["pagination"]["has_next"] is True
         hello = (await api.get("/api/v1/actions/demo.hello")).data
         assert hello["parameters"]["name"]["required"] is True
