@@ -340,3 +340,7 @@ MAPPERS: dict[str, MapFn] = {
     **{f"rule.{name}": rule_lifecycle_changed
        for name in ("defined", "enabled", "disabled", "deleted")},
 }
+# workflows and inquiries (their own module; imported here, after `MapFn` exists)
+from attune.notifier.workflow_mapping import WORKFLOW_MAPPERS  # noqa: E402
+
+MAPPERS.update(WORKFLOW_MAPPERS)
