@@ -108,8 +108,8 @@ async def test_up_with_external_servers_embeds_nothing(settings: Settings,
                                        {})
         assert done["status"] == "completed"
         assert "(external)" in up.stdout()
-        # only the generated secrets are kept: no server data
-        assert sorted(p.name for p in data_dir.iterdir()) == ["secrets"]
+        # only the generated secrets and the artifacts dir actions share: no server data
+        assert sorted(p.name for p in data_dir.iterdir()) == ["artifacts", "secrets"]
         assert await asyncio.to_thread(up.stop, signal.SIGINT) == 0
     finally:
         up.stop(signal.SIGKILL)
