@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from attune.app import catalog, packs
 from attune.domain import catalog as lifecycle
 from attune.domain.rule import RULE, RuleDef
 from attune.domain.trigger_event import EventCreated
+from attune.eventstore import store
 from attune.eventstore.envelope import Meta
 from attune.eventstore.store import EVENTS_STREAM
 from attune.executor.enforcer import Enforcer
@@ -100,7 +102,11 @@ async def test_one_event_three_rules_three_executions(ctx, tmp_path: Path) -> No
         await stop_platform(running)
 
 
-async def test_redelivered_event_enforces_once(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("pipelined", [0, store.PIPELINED], ids=["atomic", "pipelined"])
+async def test_redelivered_event_enforces_once(ctx, tmp_path: Path, pipelined: int,  # type: ignore[no-untyped-def]
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both ways a batch is appended (atomic batches under load, one by one when few)."""
+    monkeypatch.setattr(store, "PIPELINED", pipelined)
     running = await start_platform(ctx, ("projector",))
     try:
         await packs.register(ctx, write_pack(tmp_path / "flows", {"always": RULES["always"]}),

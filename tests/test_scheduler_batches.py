@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from attune.app import executions
 from attune.domain import execution as ex
+from attune.eventstore import store
 from attune.eventstore.envelope import Meta
 from attune.eventstore.store import EVENTS_STREAM
 from attune.executor.service import WORK_STREAM, Executor
@@ -13,7 +15,11 @@ from attune.platform import seed
 from tests.conftest import projected, start_platform, stop_platform
 
 
-async def test_redelivered_requests_schedule_once(ctx) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("pipelined", [0, store.PIPELINED], ids=["atomic", "pipelined"])
+async def test_redelivered_requests_schedule_once(ctx, pipelined: int,  # type: ignore[no-untyped-def]
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both ways a batch is appended (atomic batches under load, one by one when few)."""
+    monkeypatch.setattr(store, "PIPELINED", pipelined)
     running = await start_platform(ctx, ("projector",))
     try:
         await seed(ctx, admin_password=None)
