@@ -62,7 +62,11 @@ async def _positions(ctx: Context) -> dict[str, int]:
 
 async def _core_loaded(ctx: Context) -> None:
     async def probe() -> Any:
-        return await ctx.pool.fetchval("SELECT count(*) FROM actions WHERE pack_ref = 'core'")
+        # as requests read it: the action joined with its pack (the pack's row may come
+        # a batch after its actions' rows: registration is many events)
+        return await ctx.pool.fetchval(
+            "SELECT count(*) FROM actions a JOIN packs p ON p.ref = a.pack_ref "
+            "WHERE a.ref = 'core.noop'")
     await eventually(probe)
 
 

@@ -21,7 +21,7 @@ tasks:
 """
 PAUSABLE = """
 tasks:
-  - {name: nap, action: core.sleep, input: {seconds: 1}, next: [{do: after}]}
+  - {name: nap, action: core.sleep, input: {seconds: 3}, next: [{do: after}]}
   - {name: after, action: core.echo, input: {message: resumed}}
 output:
   - said: "{{ trim(task.after.stdout) }}"
@@ -135,7 +135,9 @@ async def test_cancel_pause_resume_rerun(platform: RunningPlatform, tmp_path: Pa
         pausable = await request(api, "wfp2.pausable")
 
         async def first_running() -> Any:
-            return await children(platform, pausable)
+            # paused while it runs (it sleeps 3 s: room for a loaded machine)
+            rows = await children(platform, pausable)
+            return rows if rows and rows[0][1] == "running" else None
         await eventually(first_running)
         paused = await api.post(f"/api/v1/executions/{pausable}/pause")
         assert paused.status == 200, paused.body

@@ -357,7 +357,7 @@ class Conducting:
                 appends.append(Append(None, requested, None,
                                       f"workflow:{execution_id}:child:{request.child.label()}"))
             if appends:
-                sequences = await self.ctx.store.append_many(appends, meta=meta)
+                sequences = await self.ctx.store.append_all(appends, meta=meta)
                 if decision.events:
                     version = sequences[len(decision.events) - 1]
                 if len(self._requested) > MAX_KNOWN_CHILDREN:

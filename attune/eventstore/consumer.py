@@ -55,7 +55,7 @@ class DurableConsumer:
                     if free == 0:
                         await self._wait_for_slot(stop)
                         continue
-                    msgs = await sub.take(free, timeout=self.fetch_timeout)
+                    msgs = await sub.take(free, timeout=self.fetch_timeout, stop=stop)
                     backoff = 0.2
                 except asyncio.CancelledError:
                     raise

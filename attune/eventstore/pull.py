@@ -61,15 +61,25 @@ class PullStream:
             sub, self._sub = self._sub, None
             await sub.unsubscribe()
 
-    async def take(self, limit: int, timeout: float) -> list[Msg]:
-        """Up to `limit` messages: waits up to `timeout` for the first, then takes what
-        else has arrived. `limit` also bounds what is asked of the server."""
+    async def take(self, limit: int, timeout: float, stop: asyncio.Event | None = None
+                   ) -> list[Msg]:
+        """Up to `limit` messages: waits up to `timeout` for the first (less when `stop`
+        is set meanwhile), then takes what else has arrived. `limit` also bounds what is
+        asked of the server."""
         await self._top_up(limit)
+        getter = asyncio.ensure_future(self._queue.get())
+        stopper = asyncio.ensure_future(stop.wait()) if stop is not None else None
         try:
-            first = await asyncio.wait_for(self._queue.get(), timeout)
-        except TimeoutError:
+            await asyncio.wait([getter] if stopper is None else [getter, stopper],
+                               timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if stopper is not None:
+                stopper.cancel()
+            if not getter.done():
+                getter.cancel()  # nothing was taken from the queue: it is intact
+        if not getter.done() or getter.cancelled():
             return []
-        batch = [first]
+        batch = [getter.result()]
         while len(batch) < limit and not self._queue.empty():
             batch.append(self._queue.get_nowait())
         await self._top_up(limit - len(batch))

@@ -133,6 +133,15 @@ class EventStore:
             sequences.extend(range(last - len(chunk) + 1, last + 1))
         return sequences
 
+    async def append_all(self, appends: list[Append], *, meta: Meta) -> list[int]:
+        """All of `appends` or none (when several: one atomic batch, see `append_batch`);
+        returns every append's sequence. For decisions whose events must not be recorded
+        apart (a workflow's step and the requests of the children it starts)."""
+        if len(appends) == 1:
+            return [await self._append_one(appends[0], meta)]
+        last = await self.append_batch(appends, meta=meta)
+        return list(range(last - len(appends) + 1, last + 1))
+
     async def _append_one(self, item: Append, meta: Meta) -> int:
         if item.key is None:
             return await self.create(item.event, msg_id=item.msg_id, meta=item.meta or meta)
