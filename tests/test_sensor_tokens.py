@@ -183,6 +183,11 @@ async def test_an_actions_sdk_client_works_where_its_grants_allow(
         "name: call\nrunner_type: python\nentry_point: call.py\noutput_format: json\n"
         "parameters:\n  trigger_ref: {type: string, required: true}\n")
     (pack / "actions" / "call.py").write_text(CLIENT_ACTION)
+    # the same code as an action granted core.viewer: its token reads packs too
+    (pack / "actions" / "look.yaml").write_text(
+        "name: look\nrunner_type: python\nentry_point: call.py\noutput_format: json\n"
+        "permission_sets: [core.viewer]\n"
+        "parameters:\n  trigger_ref: {type: string, required: true}\n")
     async with admin_api(platform) as api:
         await _trigger(api, MINE)
         assert (await api.post("/api/v1/packs/register", json={"path": str(pack)})
@@ -200,3 +205,14 @@ async def test_an_actions_sdk_client_works_where_its_grants_allow(
         statuses = done["result"]["data"]
         assert (statuses["action"], statuses["packs"]) == (200, 403), statuses
         assert statuses["event"] in (201, 202), statuses  # 202: the read model lagged
+
+        # an action granted core.viewer: reads packs, and may no longer post events
+        # (the requester is an admin: its permissions never reach the action)
+        looked = await api.post("/api/v1/executions/execute", json={
+            "action_ref": "callback.look", "parameters": {"trigger_ref": MINE}})
+        requested = looked
+        done = await eventually(finished, timeout=60)
+        assert done["status"] == "completed", done
+        statuses = done["result"]["data"]
+        assert (statuses["action"], statuses["packs"], statuses["event"]) == (
+            200, 200, 403), statuses

@@ -62,6 +62,10 @@ class ActionDef(BaseModel):
     timeout_seconds: int | None = None
     tags: list[str] = Field(default_factory=list)
     placement: Placement | None = None
+    #: Permission sets the action's execution token carries (`ATTUNE_API_TOKEN`): what
+    #: the action may do through the API — never the requester's permissions. None
+    #: named: `core.execution` (see `attune.app.permissions`).
+    permission_sets: list[str] = Field(default_factory=list)
     #: A workflow action: its canonical workflow definition (`attune.workflow.WorkflowDef`
     #: as JSON). The executor runs its conductor instead of handing it to a worker.
     workflow: dict[str, Any] | None = None

@@ -73,4 +73,5 @@ def load_action(root: Path, path: Path, pack_ref: str,
         "timeout_seconds": timeout,
         "tags": field(doc, "tags", shown, list, default=[]),
         "placement": doc.get("placement") or None,
+        "permission_sets": field(doc, "permission_sets", shown, list, default=[]),
     })

@@ -53,7 +53,11 @@ def execution_token(ctx: Context, execution_id: int, requested: ExecutionRequest
         requested.requested_by or 0, f"execution:{execution_id}", "execution",
         ttl=requested.timeout_seconds + TOKEN_SLACK_SECONDS, scope=f"execution:{execution_id}",
         metadata={"execution_id": execution_id, "action_ref": requested.action.ref,
-                  "pack_ref": requested.action.pack_ref})
+                  "pack_ref": requested.action.pack_ref,
+                  # what the action was granted (none named: the default sets), never
+                  # what its requester may do
+                  **({"permission_set_refs": list(requested.action.permission_sets)}
+                     if requested.action.permission_sets else {})})
 
 
 async def registered_runtime_refs(ctx: Context) -> list[str]:
