@@ -23,7 +23,7 @@ from typing import Any
 from nats.aio.msg import Msg
 
 import attune.log as log
-from attune.app import executions
+from attune.app import executions, keys
 from attune.app.context import Context
 from attune.domain.action import ActionDef
 from attune.domain.enforcement import (
@@ -40,6 +40,7 @@ from attune.eventstore.consumer import BatchConsumer
 from attune.eventstore.envelope import Envelope, Meta, decode_message
 from attune.eventstore.store import EVENTS_STREAM, Append
 from attune.executor.rulebook import RuleBook
+from attune.expr.lazy import Lookup
 from attune.rules import engine
 
 _log = log.get("enforcer")
@@ -75,7 +76,12 @@ class Enforcer:
         envelopes = [decode_message(m.metadata.sequence.stream, m.subject, m.data, m.headers)
                      for m in msgs]
         await self.rulebook.ready_for(max(env.seq for env in envelopes))
-        matches = [m for env in envelopes for m in self.matches(env)]
+        candidates = [(env, self.candidates(env)) for env in envelopes]
+        # keys (decrypted) only for a batch whose rules read them
+        keystore = (await keys.keystore(self.ctx)
+                    if any(engine.uses_keystore(r) for _, rules in candidates for r in rules)
+                    else None)
+        matches = [m for env, rules in candidates for m in self.matches(env, rules, keystore)]
         if not matches:
             return
         try:
@@ -84,18 +90,26 @@ class Enforcer:
             # recorded before, at least in part (a redelivery): one by one, deduplicated
             await asyncio.gather(*(self._enforce(m) for m in matches))
 
-    def matches(self, env: Envelope) -> list[Match]:
-        """The enabled rules of the event's trigger (as of its position) that match it.
-        Evaluation is pure and cheap; only matches cost appends."""
+    def candidates(self, env: Envelope) -> list[RuleDef]:
+        """The enabled rules of the event's trigger as of its position (those its payload
+        can match)."""
+        event = env.event
+        assert isinstance(event, EventCreated)
+        return self.rulebook.candidates(event.trigger_ref, event.rule_ref, env.seq,
+                                        event.payload)
+
+    def matches(self, env: Envelope, rules: list[RuleDef], keystore: Lookup | None
+                ) -> list[Match]:
+        """Those of `rules` that match the event. Evaluation is pure and cheap; only
+        matches cost appends."""
         event = env.event
         assert isinstance(event, EventCreated)
         view = engine.EventView(id=env.seq, trigger_ref=event.trigger_ref,
                                 payload=event.payload, created=event.at)
         now = self.ctx.clock()
         found: list[Match] = []
-        for rule in self.rulebook.candidates(event.trigger_ref, event.rule_ref, env.seq,
-                                             event.payload):
-            decision = engine.evaluate(rule, view, now=now,
+        for rule in rules:
+            decision = engine.evaluate(rule, view, now=now, keystore=keystore,
                                        pack_config=self.rulebook.pack_config.get(rule.pack_ref, {}))
             if decision.matched:
                 found.append(self._match(env, view, rule, decision))

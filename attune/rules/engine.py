@@ -1,11 +1,15 @@
 """Evaluating a rule against an event — pure: the time, the pack config and the event
 are passed in. Used by the executor's enforcer and by `attune rule test`.
 
-Rule templates see three namespaces:
+Rule templates see four namespaces:
 
-    event   {id, trigger, trigger_ref, payload, created}
-    pack    {config: {...}}          the rule's pack configuration
-    system  {timestamp, rule: {ref}}
+    event     {id, trigger, trigger_ref, payload, created}
+    pack      {config: {...}}          the rule's pack configuration
+    system    {timestamp, rule: {ref}}
+    keystore  {<key ref>: value}       keys (secrets), looked up when a template asks
+
+A key's value rendered into an action parameter is sealed before it is recorded only
+when that parameter is `secret: true` — pass secrets to secret parameters.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 from attune.domain.rule import ExpressionCondition, RuleDef
 from attune.errors import ValidationError
 from attune.expr import Context, ExprError, ExprSyntaxError, compile_template, render_value, truthy
+from attune.expr.lazy import LazyNamespace, Lookup
 from attune.rules.conditions import matches
 
 NO_FUNCTIONS: tuple[str, ...] = ()  # workflow functions (result(), ...) make no sense here
@@ -41,25 +46,34 @@ class Decision:
     error: str | None = None
 
 
-def context(event: EventView, *, pack_config: dict[str, Any], rule_ref: str, now: datetime
-            ) -> Context:
+def context(event: EventView, *, pack_config: dict[str, Any], rule_ref: str, now: datetime,
+            keystore: Lookup | None = None) -> Context:
     return Context({
         "event": {"id": event.id, "trigger": event.trigger_ref, "trigger_ref": event.trigger_ref,
                   "payload": event.payload, "created": event.created.isoformat()},
         "pack": {"config": pack_config},
         "system": {"timestamp": now.isoformat(), "rule": {"ref": rule_ref}},
+        "keystore": LazyNamespace(keystore),
     }, lenient=True)
 
 
-def evaluate(rule: RuleDef, event: EventView, *, pack_config: dict[str, Any], now: datetime
-             ) -> Decision:
+def uses_keystore(rule: RuleDef) -> bool:
+    """Whether the rule's templates read the `keystore` (so keys must be at hand)."""
+    return "keystore" in repr(rule.action_params) or (
+        isinstance(rule.conditions, ExpressionCondition)
+        and "keystore" in rule.conditions.expression)
+
+
+def evaluate(rule: RuleDef, event: EventView, *, pack_config: dict[str, Any], now: datetime,
+             keystore: Lookup | None = None) -> Decision:
     """Whether `rule` matches `event`, and the action parameters it renders."""
     # the template scope is built only when needed: array-form conditions read the
     # payload alone, and most rules of a trigger do not match a given event
     scope: Context | None = None
     try:
         if isinstance(rule.conditions, ExpressionCondition):
-            scope = context(event, pack_config=pack_config, rule_ref=rule.ref, now=now)
+            scope = context(event, pack_config=pack_config, rule_ref=rule.ref, now=now,
+                            keystore=keystore)
             matched = truthy(compile_template(rule.conditions.expression,
                                               functions=NO_FUNCTIONS).render(scope))
         else:
@@ -69,7 +83,8 @@ def evaluate(rule: RuleDef, event: EventView, *, pack_config: dict[str, Any], no
     if not matched:
         return Decision(rule.ref, matched=False)
     if scope is None:
-        scope = context(event, pack_config=pack_config, rule_ref=rule.ref, now=now)
+        scope = context(event, pack_config=pack_config, rule_ref=rule.ref, now=now,
+                        keystore=keystore)
     try:
         params = render_value(rule.action_params, scope, field="action_params",
                               functions=NO_FUNCTIONS)

@@ -20,35 +20,18 @@ not copies (expressions only read them).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from attune.expr import JSON, Context, ContextFunction, ExprArityError
+from attune.expr.lazy import LazyNamespace, Lookup
 from attune.workflow.state import WorkflowState
 
-Keystore = Callable[[str], Any]
-"""Key name -> its (decrypted) value, or None when there is no such key."""
-
-
-class KeystoreView(dict[str, Any]):
-    """The `keystore` namespace: a dict that fetches a key the first time an expression
-    asks for it (so a workflow never loads keys it does not use)."""
-
-    def __init__(self, lookup: Keystore | None) -> None:
-        super().__init__()
-        self._lookup = lookup
-
-    def __contains__(self, key: object) -> bool:
-        if dict.__contains__(self, key):
-            return True
-        if self._lookup is None or not isinstance(key, str):
-            return False
-        value = self._lookup(key)
-        if value is None:
-            return False
-        self[key] = value
-        return True
+#: Key name -> its (decrypted) value, or None when there is no such key.
+Keystore = Lookup
+#: The `keystore` namespace: fetches a key the first time an expression asks for it.
+KeystoreView = LazyNamespace
 
 
 @dataclass(frozen=True, slots=True)
