@@ -19,8 +19,8 @@ from collections.abc import AsyncGenerator, Sequence
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import FetchTimeoutError
 
+from attune.eventstore.pull import PullStream
 from attune.eventstore.store import EVENTS_STREAM
 
 
@@ -33,14 +33,20 @@ async def batches(nc: Client, subjects: Sequence[str], start: int, stop: asyncio
         deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start,
         ack_policy=AckPolicy.NONE, filter_subjects=list(subjects), inactive_threshold=30.0,
         mem_storage=True)
-    sub = await nc.jetstream().pull_subscribe("", stream=stream, config=config)
+    js = nc.jetstream()
+    consumer = await js.add_consumer(stream, config)
+    assert consumer.name is not None
+    # no acks: a delivery lost in transit would be a change never seen, so `take` raises
+    # (DeliveriesLostError) and the caller starts over from the position it reached
+    pull = PullStream(nc, stream=stream, consumer=consumer.name, gapless=True)
+    await pull.start()
     try:
         while not stop.is_set():
-            try:
-                msgs = await sub.fetch(size, timeout=wait)
-            except (FetchTimeoutError, TimeoutError):
-                continue
-            yield msgs
+            msgs = await pull.take(size, timeout=wait, stop=stop)
+            if msgs:
+                yield msgs
     finally:
         with contextlib.suppress(Exception):
-            await sub.unsubscribe()
+            await pull.stop()
+        with contextlib.suppress(Exception):
+            await js.delete_consumer(stream, consumer.name)

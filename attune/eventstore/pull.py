@@ -35,9 +35,14 @@ STATUS = "Status"
 PENDING = "Nats-Pending-Messages"
 
 
+class DeliveriesLostError(Exception):
+    """A consumer without acks skipped deliveries (lost in transit, e.g. a reconnect):
+    nothing will redeliver them, so the reader starts over from its own position."""
+
+
 class PullStream:
     def __init__(self, nc: Client, *, stream: str, consumer: str, expires: float = 5.0,
-                 heartbeat: float = 1.0) -> None:
+                 heartbeat: float = 1.0, gapless: bool = False) -> None:
         self.nc = nc
         self.stream = stream
         self.subject = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}"
@@ -51,6 +56,9 @@ class PullStream:
         self._sub: Subscription | None = None
         #: a request found no responder (503): JetStream restarting, or the consumer gone
         self._doubt = False
+        #: for consumers without acks: `take` checks the deliveries are consecutive
+        self.gapless = gapless
+        self._delivered = 0
 
     async def start(self) -> None:
         self._inbox = self.nc.new_inbox()
@@ -82,6 +90,12 @@ class PullStream:
         batch = [getter.result()]
         while len(batch) < limit and not self._queue.empty():
             batch.append(self._queue.get_nowait())
+        if self.gapless:
+            numbers = [m.metadata.sequence.consumer for m in batch]
+            if numbers != list(range(self._delivered + 1, self._delivered + 1 + len(batch))):
+                raise DeliveriesLostError(f"{self.consumer}: deliveries lost after "
+                                     f"{self._delivered}")
+            self._delivered = numbers[-1]
         await self._top_up(limit - len(batch))
         return batch
 

@@ -131,21 +131,15 @@ class Projector:
             mem_storage=True)
         consumer = await js.add_consumer(self.stream, config)
         assert consumer.name is not None
-        pull = PullStream(self.nc, stream=self.stream, consumer=consumer.name)
+        # nothing is redelivered without acks: a delivery lost in transit (a reconnect)
+        # would be a silent gap, so `take` raises and we start over from the position
+        pull = PullStream(self.nc, stream=self.stream, consumer=consumer.name, gapless=True)
         await pull.start()
-        delivered = 0
         try:
             while not stop.is_set():
-                msgs = await pull.take(self.batch, timeout=0.5)
+                msgs = await pull.take(self.batch, timeout=0.5, stop=stop)
                 if not msgs:
                     continue
-                # nothing is redelivered without acks: a delivery lost in transit (a
-                # reconnect) would be a silent gap, so start over from the position
-                first = msgs[0].metadata.sequence.consumer
-                if (delivered and first != delivered + 1) or \
-                        msgs[-1].metadata.sequence.consumer != first + len(msgs) - 1:
-                    raise RuntimeError(f"deliveries lost after consumer sequence {delivered}")
-                delivered = msgs[-1].metadata.sequence.consumer
                 envelopes = [decode_message(m.metadata.sequence.stream, m.subject, m.data,
                                             m.headers) for m in msgs]
                 if envelopes[0].seq <= self.position:
