@@ -6,6 +6,7 @@ PostgreSQL)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ import pytest
 from attune.app import packs
 from attune.bench import runtimes as runtimes_bench
 from attune.bench.progress import Silent
+from attune.config import Settings
 from attune.domain.action import ActionDef
 from attune.eventstore.envelope import Meta
 from attune.worker.prepare import Facilities
@@ -168,6 +170,12 @@ async def test_bench_runtimes_reports_each_runtime() -> None:
         assert row["executions_per_s"] > 0 and row["concurrency"] == 3
     assert report["target"]["warm_python_p50_ms"] == 5.0
     assert isinstance(report["target"]["met"], bool)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """This module's platform runs Python actions warm (opt-in: ATTUNE_WARM_PYTHON=1)."""
+    return dataclasses.replace(settings, warm_python=True)
 
 
 async def test_worker_runs_python_actions_warm_and_isolated(

@@ -10,7 +10,7 @@ own session, so isolation holds: state an action leaks or a crash it has dies wi
 process. A server that died is replaced on the next use. The launch plan (argv, env,
 cwd) is the same as a cold start's; anything the server cannot do like `python -u
 script.py` starts cold, and so does everything when the server cannot start
-(`ATTUNE_WARM_PYTHON=0` disables it).
+(opt-in: `ATTUNE_WARM_PYTHON=1`; see README).
 """
 
 from __future__ import annotations
